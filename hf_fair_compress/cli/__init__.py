@@ -1,0 +1,1 @@
+"""The `hf-fair-compress` command line."""

@@ -1,0 +1,261 @@
+"""`FairCompressTrainer`: prune (and distil) a causal LM inside one `transformers.Trainer` run."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import AutoConfig, PreTrainedModel, Trainer, default_data_collator
+from transformers.trainer_utils import get_last_checkpoint
+
+from .errors import FairCompressError, NonFiniteLossError
+from .export import atomic_publish, write_compressed_folder
+from .fair_compress_config import FairCompressConfig
+from .pruning import Pruner, export_state_dict
+
+STATE_FILE = "fair_compress_state.json"
+
+
+class FairCompressTrainer(Trainer):
+    """A `Trainer` that compresses the model while it trains.
+
+    The loss is the causal-LM cross-entropy summed over tokens and divided by `num_items_in_batch`, so it is
+    correct under gradient accumulation and data parallelism (`loss_is_scaled_for_ga = True`). Pruning masks are
+    refreshed and re-applied after every optimizer step through an optimizer hook, so no weight that is pruned
+    can drift back, whatever the optimizer does.
+    """
+
+    loss_is_scaled_for_ga = True
+
+    def __init__(
+        self,
+        model: PreTrainedModel | nn.Module | None = None,
+        args: FairCompressConfig | None = None,
+        data_collator: Any = None,
+        train_dataset: Any = None,
+        eval_dataset: Any = None,
+        processing_class: Any = None,
+        **kwargs: Any,
+    ):
+        if args is None:
+            args = FairCompressConfig(output_dir="fair-compress-output")
+        if not isinstance(args, FairCompressConfig):
+            raise FairCompressError(
+                f"FairCompressTrainer needs a FairCompressConfig, got {type(args).__name__}; "
+                "build one with FairCompressConfig(...) or FairCompressConfig.from_recipe(path)"
+            )
+        if model is None:
+            raise FairCompressError("FairCompressTrainer needs a model (a PreTrainedModel instance)")
+        self.recipe = args.compression_recipe
+        self.pruner = Pruner(self.recipe.pruning)
+        self._loss_terms: dict[str, list[float]] = defaultdict(list)
+        self._hooked_optimizers: set[int] = set()
+        self._saving_checkpoint = False
+        self._params_before = sum(p.numel() for p in model.parameters())
+        self._train_started_at: float | None = None
+        self._train_seconds = 0.0
+        super().__init__(
+            model=model,
+            args=args,
+            data_collator=data_collator if data_collator is not None else default_data_collator,
+            train_dataset=train_dataset,
+            eval_dataset=eval_dataset,
+            processing_class=processing_class,
+            **kwargs,
+        )
+
+    # ------------------------------------------------------------------ training
+
+    def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs: Any):
+        if resume_from_checkpoint is True:
+            resume_from_checkpoint = get_last_checkpoint(self.args.output_dir)
+            if resume_from_checkpoint is None:
+                raise FairCompressError(
+                    f"no checkpoint to resume from in {self.args.output_dir}; drop --resume_from_checkpoint"
+                )
+        if resume_from_checkpoint:
+            resume_config = AutoConfig.from_pretrained(resume_from_checkpoint)
+            self.pruner.setup(self.model, resume_config)
+            self._load_pruner_state(resume_from_checkpoint)
+        else:
+            self.pruner.setup(self.model)
+            self.pruner.prune_at_start(self.model, self._calibration_batches, self._planned_total_steps())
+        self._train_started_at = time.perf_counter()
+        try:
+            return super().train(resume_from_checkpoint=resume_from_checkpoint or None, **kwargs)
+        finally:
+            self._train_seconds += time.perf_counter() - self._train_started_at
+
+    def _planned_total_steps(self) -> int:
+        """Optimizer steps of the whole run, known before the training loop computes it."""
+        if self.args.max_steps > 0:
+            return self.args.max_steps
+        batches = len(self.get_train_dataloader())
+        per_epoch = max(1, batches // self.args.gradient_accumulation_steps)
+        return int(per_epoch * self.args.num_train_epochs)
+
+    def _calibration_batches(self, n: int) -> Iterable[Mapping[str, torch.Tensor]]:
+        return itertools.islice(iter(self.get_train_dataloader()), n)
+
+    def create_optimizer(self, model: nn.Module | None = None) -> torch.optim.Optimizer:
+        """The base optimizer for the weights, plus a group for learned pruning scores (no weight decay)."""
+        scores = self.pruner.score_parameters(self.model)
+        for p in scores:
+            p.requires_grad_(False)
+        try:
+            optimizer = super().create_optimizer(model)
+        finally:
+            for p in scores:
+                p.requires_grad_(True)
+        known = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        new_scores = [p for p in scores if id(p) not in known]
+        if new_scores:
+            optimizer.add_param_group(
+                {"params": new_scores, "lr": self.recipe.pruning.score_learning_rate, "weight_decay": 0.0}
+            )
+        if id(optimizer) not in self._hooked_optimizers:
+            optimizer.register_step_post_hook(self._after_optimizer_step)
+            self._hooked_optimizers.add(id(optimizer))
+        return optimizer
+
+    def _after_optimizer_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        total = self.state.max_steps or self._planned_total_steps()
+        self.pruner.after_optimizer_step(self.model, self.state.global_step + 1, total)
+
+    def compute_loss(
+        self,
+        model: nn.Module,
+        inputs: dict[str, torch.Tensor | Any],
+        return_outputs: bool = False,
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ):
+        labels = inputs["labels"]
+        model_inputs = {k: v for k, v in inputs.items() if k != "labels"}
+        outputs = model(**model_inputs)
+        shift_labels = labels[:, 1:]
+        token_sum = F.cross_entropy(
+            outputs.logits[:, :-1].flatten(0, 1).float(),
+            shift_labels.flatten(),
+            ignore_index=-100,
+            reduction="sum",
+        )
+        denominator, scale = self._loss_normaliser(shift_labels, num_items_in_batch)
+        loss = token_sum / denominator * scale
+        if model.training:
+            self._record("clm_loss", token_sum.detach() / shift_labels.ne(-100).sum().clamp(min=1))
+        outputs.loss = loss
+        return (loss, outputs) if return_outputs else loss
+
+    def _loss_normaliser(
+        self, shift_labels: torch.Tensor, num_items_in_batch: torch.Tensor | int | None
+    ) -> tuple[torch.Tensor | int, int]:
+        """Denominator and multiplier that make token sums GA- and DDP-correct.
+
+        With `num_items_in_batch` (tokens over all micro-batches of the step, and over all ranks under
+        `average_tokens_across_devices`), each micro-batch contributes sum/N and gradients add up to the mean
+        over the whole step; DDP averages gradients over ranks, hence the `num_processes` factor, as in the
+        base Trainer.
+        """
+        if num_items_in_batch is None:
+            local = shift_labels.ne(-100).sum().clamp(min=1)
+            steps = self.current_gradient_accumulation_steps if self.model.training else 1
+            return local * steps, 1
+        scale = 1
+        if self.args.average_tokens_across_devices and self.args.world_size > 1:
+            scale = self.accelerator.num_processes
+        return num_items_in_batch, scale
+
+    def training_step(self, model: nn.Module, inputs: dict[str, Any], num_items_in_batch: Any = None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if self.args.stop_on_nonfinite_loss and not torch.isfinite(loss).all():
+            raise NonFiniteLossError(
+                step=self.state.global_step + 1,
+                value=float(loss.detach().float().mean()),
+                last_checkpoint=get_last_checkpoint(self.args.output_dir)
+                if os.path.isdir(self.args.output_dir)
+                else None,
+            )
+        return loss
+
+    # ------------------------------------------------------------------ logging
+
+    def _record(self, name: str, value: torch.Tensor) -> None:
+        self._loss_terms[name].append(float(value))
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs and self._loss_terms:  # a training log: add the mean of each loss term
+            for name, values in self._loss_terms.items():
+                logs[name] = sum(values) / len(values)
+            if self.pruner.method != "none":
+                logs["sparsity"] = round(self.pruner.current_sparsity, 4)
+            self._loss_terms.clear()
+        super().log(logs, start_time)
+
+    # ------------------------------------------------------------------ saving
+
+    def _save_checkpoint(self, model: nn.Module, trial: Any) -> None:
+        self._saving_checkpoint = True
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self._saving_checkpoint = False
+        if self.args.should_save:
+            folder = Path(self._get_output_dir(trial)) / f"checkpoint-{self.state.global_step}"
+            (folder / STATE_FILE).write_text(json.dumps(self._pruner_state()))
+
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        """Checkpoints keep masks and scores (to resume); any other save writes the vanilla, baked model."""
+        if state_dict is None and not self._saving_checkpoint:
+            state_dict = export_state_dict(self.accelerator.unwrap_model(self.model))
+        super()._save(output_dir, state_dict=state_dict)
+
+    def _pruner_state(self) -> dict[str, Any]:
+        return {
+            "current_sparsity": self.pruner.current_sparsity,
+            "mask_updates": self.pruner.mask_updates,
+            "train_seconds": self._train_seconds + time.perf_counter() - (self._train_started_at or time.perf_counter()),
+        }
+
+    def _load_pruner_state(self, checkpoint: str) -> None:
+        path = Path(checkpoint) / STATE_FILE
+        if path.is_file():
+            state = json.loads(path.read_text())
+            self.pruner.current_sparsity = state.get("current_sparsity", 0.0)
+            self.pruner.mask_updates = state.get("mask_updates", 0)
+            self._train_seconds = state.get("train_seconds", 0.0)
+
+    def save_compressed(self, output_dir: str | os.PathLike, overwrite: bool = False, **extra: Any) -> Path:
+        """Write the vanilla compressed model, tokenizer, resolved recipe and `compression.json` atomically:
+        everything goes to a temporary folder that is renamed into place only when complete."""
+        dest = Path(output_dir)
+        stage = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
+        self.write_compressed(stage, **extra)
+        if self.args.should_save:
+            atomic_publish(stage, dest, overwrite=overwrite)
+        self.accelerator.wait_for_everyone()
+        return dest
+
+    def write_compressed(self, folder: str | os.PathLike, **extra: Any) -> None:
+        """Write the export into `folder` in place (the caller makes it atomic)."""
+        self.save_model(str(folder))
+        if self.args.should_save:
+            write_compressed_folder(
+                Path(folder),
+                model=self.accelerator.unwrap_model(self.model),
+                recipe=self.recipe,
+                params_before=self._params_before,
+                train_seconds=self._train_seconds,
+                global_step=self.state.global_step,
+                seed=self.args.seed,
+                mask_updates=self.pruner.mask_updates,
+                extra=extra,
+            )

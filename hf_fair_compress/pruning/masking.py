@@ -1,0 +1,119 @@
+"""Masks and learned scores live on the pruned modules themselves.
+
+Keeping them as buffers / parameters of the module means Trainer checkpoints save and restore them with the
+weights (resume just works), DDP synchronises score gradients, and nothing outside the model must be kept in
+step with it. `export_state_dict` bakes them in and drops them, so the saved model is vanilla.
+"""
+
+from __future__ import annotations
+
+import types
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers.pytorch_utils import Conv1D
+
+MASK_PREFIX = "fc_mask_"
+SCORES_NAME = "fc_scores"
+
+
+def mask_name(param_name: str) -> str:
+    return f"{MASK_PREFIX}{param_name}"
+
+
+def ensure_mask(module: nn.Module, param_name: str) -> torch.Tensor:
+    """The keep-mask of `module.<param_name>`, created all-True on first use (persistent, so checkpointed)."""
+    name = mask_name(param_name)
+    if name not in module._buffers:
+        param = getattr(module, param_name)
+        module.register_buffer(name, torch.ones_like(param, dtype=torch.bool), persistent=True)
+    return module._buffers[name]
+
+
+def set_mask(module: nn.Module, param_name: str, keep: torch.Tensor) -> None:
+    mask = ensure_mask(module, param_name)
+    mask.copy_(keep.to(device=mask.device, dtype=torch.bool))
+
+
+def iter_masks(model: nn.Module):
+    """Yield (module_name, module, param_name, mask) for every mask in the model."""
+    for module_name, module in model.named_modules():
+        for buffer_name, mask in module._buffers.items():
+            if buffer_name.startswith(MASK_PREFIX) and mask is not None:
+                yield module_name, module, buffer_name[len(MASK_PREFIX) :], mask
+
+
+@torch.no_grad()
+def apply_masks(model: nn.Module) -> None:
+    """Zero every pruned entry. Called after each optimizer step, so AdamW's momentum and weight decay
+    can never bring a pruned weight back."""
+    for _, module, param_name, mask in iter_masks(model):
+        if has_scores(module) and param_name == "weight":
+            continue  # movement keeps dense weights; the mask acts in forward
+        getattr(module, param_name).mul_(mask)
+
+
+def has_scores(module: nn.Module) -> bool:
+    return SCORES_NAME in module._parameters
+
+
+def enable_scores(module: nn.Module, init: torch.Tensor) -> nn.Parameter:
+    """Attach learnable scores and route forward through weight * mask with a straight-through estimator.
+
+    The mask (top-k of the scores, refreshed after each optimizer step) is used in the forward pass, while the
+    gradient reaches the scores as if the mask were the scores themselves: dL/dS = dL/dW_eff * W (Sanh et al.
+    2020; also the upper-level variable of bi-level pruning).
+    """
+    if not isinstance(module, (nn.Linear, Conv1D)):
+        raise TypeError(f"scores need a Linear or Conv1D module, got {type(module).__name__}")
+    ensure_mask(module, "weight")
+    if not has_scores(module):
+        scores = nn.Parameter(init.detach().clone().float().to(module.weight.device))
+        module.register_parameter(SCORES_NAME, scores)
+    module.forward = types.MethodType(_scored_forward, module)
+    return module._parameters[SCORES_NAME]
+
+
+def effective_weight(module: nn.Module) -> torch.Tensor:
+    mask = module._buffers[mask_name("weight")]
+    scores = module._parameters[SCORES_NAME]
+    gate = mask.to(module.weight.dtype) + (scores - scores.detach()).to(module.weight.dtype)
+    return module.weight * gate
+
+
+def _scored_forward(self: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    weight = effective_weight(self)
+    if isinstance(self, Conv1D):
+        out = torch.addmm(self.bias, x.reshape(-1, x.size(-1)), weight)
+        return out.view(*x.shape[:-1], self.nf)
+    return F.linear(x, weight, self.bias)
+
+
+def remove_scores(module: nn.Module) -> None:
+    if has_scores(module):
+        del module._parameters[SCORES_NAME]
+    if "forward" in module.__dict__:
+        del module.forward
+
+
+@torch.no_grad()
+def export_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The model's state dict with masks baked into the weights and every mask / score entry removed."""
+    state = model.state_dict()
+    for module_name, module, param_name, mask in iter_masks(model):
+        prefix = f"{module_name}." if module_name else ""
+        key = f"{prefix}{param_name}"
+        state[key] = (getattr(module, param_name).detach() * mask).to(state[key].dtype).contiguous()
+        state.pop(f"{prefix}{mask_name(param_name)}", None)
+        state.pop(f"{prefix}{SCORES_NAME}", None)
+    return state
+
+
+@torch.no_grad()
+def strip_masks(model: nn.Module) -> None:
+    """Bake masks into the weights in place and remove every trace of pruning state from the model."""
+    for _, module, param_name, mask in list(iter_masks(model)):
+        getattr(module, param_name).mul_(mask)
+        del module._buffers[mask_name(param_name)]
+        remove_scores(module)
