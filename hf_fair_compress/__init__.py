@@ -7,4 +7,11 @@ from .fair_compress_config import FairCompressConfig  # noqa: E402
 from .fair_compress_trainer import FairCompressTrainer  # noqa: E402
 from .recipe import Recipe, load_recipe  # noqa: E402
 
-__all__ = ["FairCompressConfig", "FairCompressError", "FairCompressTrainer", "Recipe", "__version__", "load_recipe"]
+__all__ = [
+    "FairCompressConfig",
+    "FairCompressError",
+    "FairCompressTrainer",
+    "Recipe",
+    "__version__",
+    "load_recipe",
+]

@@ -38,7 +38,9 @@ class FairCompressConfig(TrainingArguments):
     )
     block_size: int = field(
         default=128,
-        metadata={"help": "Tokens per training block when packing text (capped at the model's context size)."},
+        metadata={
+            "help": "Tokens per training block when packing text (capped at the model's context size)."
+        },
     )
     dataset_text_field: str | None = field(
         default=None,
@@ -50,7 +52,9 @@ class FairCompressConfig(TrainingArguments):
     )
     stop_on_nonfinite_loss: bool = field(
         default=True,
-        metadata={"help": "Stop at the first NaN/inf loss (the last good checkpoint is kept) instead of going on."},
+        metadata={
+            "help": "Stop at the first NaN/inf loss (the last good checkpoint is kept) instead of going on."
+        },
     )
 
     def __post_init__(self) -> None:

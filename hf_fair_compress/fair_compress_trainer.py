@@ -57,6 +57,7 @@ class FairCompressTrainer(Trainer):
             raise FairCompressError("FairCompressTrainer needs a model (a PreTrainedModel instance)")
         self.recipe = args.compression_recipe
         self.pruner = Pruner(self.recipe.pruning)
+        self.pruner.validate(model)
         self._loss_terms: dict[str, list[float]] = defaultdict(list)
         self._hooked_optimizers: set[int] = set()
         self._saving_checkpoint = False
@@ -222,7 +223,9 @@ class FairCompressTrainer(Trainer):
         return {
             "current_sparsity": self.pruner.current_sparsity,
             "mask_updates": self.pruner.mask_updates,
-            "train_seconds": self._train_seconds + time.perf_counter() - (self._train_started_at or time.perf_counter()),
+            "train_seconds": self._train_seconds
+            + time.perf_counter()
+            - (self._train_started_at or time.perf_counter()),
         }
 
     def _load_pruner_state(self, checkpoint: str) -> None:

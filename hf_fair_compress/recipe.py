@@ -113,9 +113,13 @@ class PruningSpec:
             except re.error as exc:
                 raise FairCompressError(f"pruning.targets has an invalid regex {pattern!r}: {exc}") from None
         if self.calibration_batches < 1:
-            raise FairCompressError(f"pruning.calibration_batches must be >= 1, got {self.calibration_batches}")
+            raise FairCompressError(
+                f"pruning.calibration_batches must be >= 1, got {self.calibration_batches}"
+            )
         if self.score_learning_rate <= 0:
-            raise FairCompressError(f"pruning.score_learning_rate must be > 0, got {self.score_learning_rate}")
+            raise FairCompressError(
+                f"pruning.score_learning_rate must be > 0, got {self.score_learning_rate}"
+            )
         if self.method == "layers":
             if not self.keep_layers:
                 raise FairCompressError("pruning.method 'layers' needs pruning.keep_layers, e.g. [0, 2, 4]")
@@ -124,7 +128,11 @@ class PruningSpec:
             raise FairCompressError("pruning.keep_layers only applies to method 'layers'; remove it")
         if self.method == "gradual_magnitude" and self.schedule.kind == "oneshot":
             self.schedule.kind = "cubic"
-        if self.schedule.kind != "oneshot" and self.method not in ("magnitude", "gradual_magnitude", "movement"):
+        if self.schedule.kind != "oneshot" and self.method not in (
+            "magnitude",
+            "gradual_magnitude",
+            "movement",
+        ):
             raise FairCompressError(
                 f"pruning.method {self.method!r} is one-shot; a {self.schedule.kind!r} schedule needs magnitude, "
                 "gradual_magnitude or movement"
@@ -244,7 +252,9 @@ def load_recipe(source: str | Path | dict[str, Any] | Recipe) -> Recipe:
         return recipe_from_dict(source, where="recipe")
     path = Path(source)
     if not path.is_file():
-        raise FairCompressError(f"recipe file {str(path)!r} not found; pass a path to a YAML recipe (see recipes/)")
+        raise FairCompressError(
+            f"recipe file {str(path)!r} not found; pass a path to a YAML recipe (see recipes/)"
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -19,6 +19,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from ..errors import FairCompressError
 from ..export import atomic_publish, check_output_dir
 from ..fair_compress_config import FairCompressConfig
+from ..pruning import Pruner
 from ..recipe import load_recipe
 
 CLI_DEFAULTS = {"logging_steps": 10, "save_steps": 100, "save_total_limit": 2, "report_to": "none"}
@@ -28,13 +29,17 @@ CLI_DEFAULTS = {"logging_steps": 10, "save_steps": 100, "save_total_limit": 2, "
 class CompressArguments:
     model: str = field(
         default=None,
-        metadata={"help": "Model to compress: Hub id (gpt2, distilgpt2), local folder, or a GPT-2 config .json "
-                  "(random-initialised embedded model, for demos and tests)."},
+        metadata={
+            "help": "Model to compress: Hub id (gpt2, distilgpt2), local folder, or a GPT-2 config .json "
+            "(random-initialised embedded model, for demos and tests)."
+        },
     )
     dataset: str | None = field(
         default=None,
-        metadata={"help": "Training text: Hub dataset id, or local .txt/.json/.jsonl/.csv file or folder. "
-                  "Default: the project's small built-in corpus."},
+        metadata={
+            "help": "Training text: Hub dataset id, or local .txt/.json/.jsonl/.csv file or folder. "
+            "Default: the project's small built-in corpus."
+        },
     )
     dataset_config: str | None = field(default=None, metadata={"help": "Hub dataset configuration name."})
     dataset_split: str = field(default="train", metadata={"help": "Hub dataset split."})
@@ -101,21 +106,23 @@ def run(argv: list[str]) -> int:
     if resume is not None and str(resume).lower() in ("true", "1", "yes", "last"):
         resume = get_last_checkpoint(str(work)) if work.is_dir() else None
         if resume is None:
-            raise FairCompressError(f"no checkpoint to resume from in {work}; run without --resume_from_checkpoint")
+            raise FairCompressError(
+                f"no checkpoint to resume from in {work}; run without --resume_from_checkpoint"
+            )
     elif resume is not None and not Path(resume).is_dir():
         raise FairCompressError(f"checkpoint {resume!r} does not exist; pass a checkpoint-N folder or 'true'")
-    if work.exists() and resume is None:
-        if not config.overwrite_output_dir:
-            raise FairCompressError(
-                f"an unfinished run left {work}; continue it with --resume_from_checkpoint true, "
-                "or start over with --overwrite_output_dir"
-            )
+    if work.exists() and resume is None and not config.overwrite_output_dir:
+        raise FairCompressError(
+            f"an unfinished run left {work}; continue it with --resume_from_checkpoint true, "
+            "or start over with --overwrite_output_dir"
+        )
 
     # Everything that can fail on bad input happens before anything is written.
     from ..data import builtin_corpus, load_text_dataset, pack_dataset
     from ..modeling import load_model_and_tokenizer
 
     model, tokenizer = load_model_and_tokenizer(script_args.model, seed=config.seed)
+    Pruner(config.compression_recipe.pruning).validate(model)
     if script_args.dataset is None:
         from datasets import Dataset
 

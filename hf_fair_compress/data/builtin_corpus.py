@@ -9,23 +9,75 @@ from __future__ import annotations
 import random
 
 _SUBJECTS = [
-    "the river", "a small town", "the old library", "our garden", "the night train", "a quiet harbour",
-    "the museum", "the village market", "a mountain road", "the school choir", "the bakery", "a research team",
-    "the city council", "the orchestra", "a young engineer", "the weather station", "the ferry", "the farmers",
+    "the river",
+    "a small town",
+    "the old library",
+    "our garden",
+    "the night train",
+    "a quiet harbour",
+    "the museum",
+    "the village market",
+    "a mountain road",
+    "the school choir",
+    "the bakery",
+    "a research team",
+    "the city council",
+    "the orchestra",
+    "a young engineer",
+    "the weather station",
+    "the ferry",
+    "the farmers",
 ]
 _VERBS = [
-    "opened", "closed", "welcomed", "measured", "repaired", "painted", "described", "studied", "visited",
-    "planned", "recorded", "collected", "improved", "built", "watched", "followed", "shared", "explained",
+    "opened",
+    "closed",
+    "welcomed",
+    "measured",
+    "repaired",
+    "painted",
+    "described",
+    "studied",
+    "visited",
+    "planned",
+    "recorded",
+    "collected",
+    "improved",
+    "built",
+    "watched",
+    "followed",
+    "shared",
+    "explained",
 ]
 _OBJECTS = [
-    "a new bridge", "the morning light", "several old maps", "a long report", "the spring festival",
-    "three wooden boats", "the annual budget", "a careful survey", "the first snow", "a simple machine",
-    "the evening concert", "a box of letters", "the water supply", "a row of lamps", "the summer harvest",
+    "a new bridge",
+    "the morning light",
+    "several old maps",
+    "a long report",
+    "the spring festival",
+    "three wooden boats",
+    "the annual budget",
+    "a careful survey",
+    "the first snow",
+    "a simple machine",
+    "the evening concert",
+    "a box of letters",
+    "the water supply",
+    "a row of lamps",
+    "the summer harvest",
 ]
 _TAILS = [
-    "after a long winter", "before the rain arrived", "with great patience", "for the first time in years",
-    "during the week", "near the northern hills", "in the early morning", "as the sun went down",
-    "with help from neighbours", "without much noise", "under a clear sky", "while visitors waited",
+    "after a long winter",
+    "before the rain arrived",
+    "with great patience",
+    "for the first time in years",
+    "during the week",
+    "near the northern hills",
+    "in the early morning",
+    "as the sun went down",
+    "with help from neighbours",
+    "without much noise",
+    "under a clear sky",
+    "while visitors waited",
 ]
 _FACTS = [
     "Water boils at one hundred degrees at sea level.",
@@ -49,7 +101,9 @@ def builtin_corpus(n_paragraphs: int = 400, seed: int = 0) -> list[str]:
             if rng.random() < 0.2:
                 sentences.append(rng.choice(_FACTS))
                 continue
-            sentence = f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_TAILS)}."
+            sentence = (
+                f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_TAILS)}."
+            )
             sentences.append(sentence[0].upper() + sentence[1:])
         paragraphs.append(" ".join(sentences))
     return paragraphs

@@ -28,11 +28,15 @@ def _local_files(path: Path) -> tuple[str, list[str]]:
             f"unsupported dataset file {str(files[0])!r}; use .txt, .json, .jsonl or .csv files"
         )
     if len(builders) > 1:
-        raise FairCompressError(f"{str(path)!r} mixes file types {sorted(builders)}; keep one type per dataset")
+        raise FairCompressError(
+            f"{str(path)!r} mixes file types {sorted(builders)}; keep one type per dataset"
+        )
     return builders.pop(), [str(p) for p in files]
 
 
-def load_text_dataset(spec: str | os.PathLike, config_name: str | None = None, split: str = "train") -> Dataset:
+def load_text_dataset(
+    spec: str | os.PathLike, config_name: str | None = None, split: str = "train"
+) -> Dataset:
     """A local file/folder (`.txt`, `.json(l)`, `.csv`) or a Hub dataset id with optional config and split."""
     path = Path(spec)
     if path.exists():
@@ -41,12 +45,16 @@ def load_text_dataset(spec: str | os.PathLike, config_name: str | None = None, s
     try:
         return load_dataset(str(spec), config_name, split=split)
     except Exception as exc:  # datasets raises many types; all mean "not loadable as asked"
-        raise FairCompressError(explain_hub_failure("dataset", str(spec), exc, "a local file or folder")) from None
+        raise FairCompressError(
+            explain_hub_failure("dataset", str(spec), exc, "a local file or folder")
+        ) from None
 
 
 def find_text_column(dataset: Dataset, preferred: str | None = None) -> str:
     columns = list(dataset.column_names)
-    string_columns = [c for c, f in dataset.features.items() if getattr(f, "dtype", None) in ("string", "large_string")]
+    string_columns = [
+        c for c, f in dataset.features.items() if getattr(f, "dtype", None) in ("string", "large_string")
+    ]
     if preferred is not None:
         if preferred not in columns:
             raise FairCompressError(
@@ -64,7 +72,11 @@ def find_text_column(dataset: Dataset, preferred: str | None = None) -> str:
 
 
 def pack_dataset(
-    dataset: Dataset, tokenizer: Any, block_size: int, text_column: str | None = None, num_proc: int | None = None
+    dataset: Dataset,
+    tokenizer: Any,
+    block_size: int,
+    text_column: str | None = None,
+    num_proc: int | None = None,
 ) -> Dataset:
     """Tokenise, append EOS to every document, concatenate and cut into `block_size` blocks (labels = inputs)."""
     column = find_text_column(dataset, text_column)
@@ -81,8 +93,9 @@ def pack_dataset(
         blocks = [flat[i : i + block_size] for i in range(0, usable, block_size)]
         return {"input_ids": blocks, "attention_mask": [[1] * block_size for _ in blocks], "labels": blocks}
 
-    tokenized = dataset.map(tokenize, batched=True, remove_columns=dataset.column_names, num_proc=num_proc,
-                            desc="Tokenizing")
+    tokenized = dataset.map(
+        tokenize, batched=True, remove_columns=dataset.column_names, num_proc=num_proc, desc="Tokenizing"
+    )
     packed = tokenized.map(group, batched=True, batch_size=1000, num_proc=num_proc, desc="Packing")
     if len(packed) == 0:
         raise FairCompressError(

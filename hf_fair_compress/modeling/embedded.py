@@ -19,7 +19,9 @@ EOS = "<|endoftext|>"
 def train_bpe_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
     """A GPT-2-style byte-level BPE tokenizer; EOS doubles as BOS and pad, as in GPT-2."""
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2, special_tokens=[EOS], show_progress=False)
+    bpe.train_from_iterator(
+        texts, vocab_size=vocab_size, min_frequency=2, special_tokens=[EOS], show_progress=False
+    )
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe._tokenizer, bos_token=EOS, eos_token=EOS, unk_token=EOS, pad_token=EOS
     )
@@ -27,7 +29,9 @@ def train_bpe_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenize
     return tokenizer
 
 
-def build_embedded_model(config_path: str | Path, seed: int = 0) -> tuple[GPT2LMHeadModel, PreTrainedTokenizerFast]:
+def build_embedded_model(
+    config_path: str | Path, seed: int = 0
+) -> tuple[GPT2LMHeadModel, PreTrainedTokenizerFast]:
     """Random-initialised GPT-2 from a JSON config, with a tokenizer trained on the project's own corpus."""
     import torch
 

@@ -19,7 +19,9 @@ def load_model_and_tokenizer(name_or_path: str, dtype: Any = None, seed: int = 0
         return build_embedded_model(path, seed=seed)
     local = path.is_dir()
     if not local and (path.suffix == ".json" or name_or_path.startswith((".", "/"))):
-        raise FairCompressError(f"model path {name_or_path!r} does not exist; pass a model folder or a Hub id")
+        raise FairCompressError(
+            f"model path {name_or_path!r} does not exist; pass a model folder or a Hub id"
+        )
     try:
         AutoConfig.from_pretrained(name_or_path)  # fail fast (one network round) before tokenizer and weights
         tokenizer = AutoTokenizer.from_pretrained(name_or_path)
@@ -31,7 +33,9 @@ def load_model_and_tokenizer(name_or_path: str, dtype: Any = None, seed: int = 0
                 f"could not load the model folder {name_or_path!r}: {str(exc).splitlines()[0][:200]}; "
                 "it needs config.json, weights and tokenizer files"
             ) from None
-        raise FairCompressError(explain_hub_failure("model", name_or_path, exc, "a local model folder")) from None
+        raise FairCompressError(
+            explain_hub_failure("model", name_or_path, exc, "a local model folder")
+        ) from None
     if tokenizer.pad_token is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer

@@ -4,4 +4,12 @@ from .masking import apply_masks, export_state_dict, iter_masks, strip_masks
 from .pruner import Pruner
 from .targets import PruneTarget, find_targets
 
-__all__ = ["Pruner", "PruneTarget", "apply_masks", "export_state_dict", "find_targets", "iter_masks", "strip_masks"]
+__all__ = [
+    "Pruner",
+    "PruneTarget",
+    "apply_masks",
+    "export_state_dict",
+    "find_targets",
+    "iter_masks",
+    "strip_masks",
+]

@@ -60,7 +60,9 @@ def input_square_norms(
     return {name: _all_reduce_sum(s) for name, s in sums.items()}
 
 
-def wanda_scores(targets: list[PruneTarget], square_norms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def wanda_scores(
+    targets: list[PruneTarget], square_norms: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
     """|W_ij| * ||X_j||_2 (Sun et al. 2023)."""
     scores = {}
     for t in targets:
@@ -83,8 +85,9 @@ def snip_scores(
     try:
         for batch in batches:
             batch = _move(batch, device)
-            loss = model(**batch).loss
-            loss.backward()
+            with torch.enable_grad():  # callers may hold no_grad while they rebuild masks
+                loss = model(**batch).loss
+                loss.backward()
             for t in targets:
                 scores[t.name] += (t.weight.detach() * t.weight.grad).abs().float()
             model.zero_grad(set_to_none=True)

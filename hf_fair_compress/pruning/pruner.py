@@ -45,6 +45,21 @@ class Pruner:
 
     # ------------------------------------------------------------------ set-up
 
+    def validate(self, model: nn.Module) -> None:
+        """Fail before anything is trained or written if the method cannot apply to this model."""
+        method = self.method
+        if method in HARD_MASK_METHODS or method == "movement":
+            self.targets = find_targets(model, self.spec.targets, method)
+            self._check_pattern_fits()
+        elif method in ("mlp_neurons", "attention_heads", "layers"):
+            blocks = structured.gpt2_blocks(model)
+            bad = [i for i in self.spec.keep_layers or [] if not 0 <= i < len(blocks)]
+            if bad:
+                raise FairCompressError(
+                    f"pruning.keep_layers has layer {bad[0]}, but the model has {len(blocks)} layers "
+                    f"(0..{len(blocks) - 1})"
+                )
+
     def setup(self, model: nn.Module, resume_config: Any | None = None) -> None:
         """Register pruning state on the model. With `resume_config` (the checkpoint's config), reshape the
         model like the checkpoint instead of pruning: the checkpoint's weights and masks then load as saved."""
@@ -111,7 +126,8 @@ class Pruner:
         if method in ("none", "layers", "mlp_neurons"):
             return
         if method == "movement" or (
-            method in ("magnitude", "gradual_magnitude") and is_update_step(step, self.spec.schedule, total_steps)
+            method in ("magnitude", "gradual_magnitude")
+            and is_update_step(step, self.spec.schedule, total_steps)
         ):
             sparsity = sparsity_at(step, self.spec.effective_sparsity, self.spec.schedule, total_steps)
             self._update_masks(model, sparsity, batches=None)
@@ -138,7 +154,9 @@ class Pruner:
     def _scores(self, model: nn.Module, batches: BatchSource | None) -> dict[str, torch.Tensor]:
         method = self.method
         if method == "movement":
-            return {t.name: t.to_out_in(t.module._parameters[masking.SCORES_NAME].detach()) for t in self.targets}
+            return {
+                t.name: t.to_out_in(t.module._parameters[masking.SCORES_NAME].detach()) for t in self.targets
+            }
         if method in ("wanda", "snip"):
             if batches is None:
                 raise RuntimeError(f"{method} is one-shot and needs calibration batches")
@@ -162,7 +180,9 @@ class Pruner:
             modules = {str(i): b.mlp.c_proj for i, b in enumerate(blocks)}
             norms = criteria.input_square_norms(model, modules, batches(self.spec.calibration_batches))
         elif self.spec.criterion != "magnitude":
-            raise FairCompressError("mlp_neurons supports criterion 'magnitude' or 'wanda'; set pruning.criterion")
+            raise FairCompressError(
+                "mlp_neurons supports criterion 'magnitude' or 'wanda'; set pruning.criterion"
+            )
         keep = []
         for i, block in enumerate(blocks):
             scores = structured.mlp_neuron_scores(block, None if norms is None else norms[str(i)])
