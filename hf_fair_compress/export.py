@@ -46,7 +46,7 @@ def load_saved_tensors(folder: Path) -> dict[str, torch.Tensor]:
     tensors: dict[str, torch.Tensor] = {}
     for file in files:
         with safe_open(str(file), framework="pt") as handle:
-            for key in handle:
+            for key in handle.keys():  # noqa: SIM118 (safe_open is not iterable)
                 tensors[key] = handle.get_tensor(key)
     return tensors
 

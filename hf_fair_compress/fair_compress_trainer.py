@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import os
@@ -17,6 +18,13 @@ from torch import nn
 from transformers import AutoConfig, PreTrainedModel, Trainer, default_data_collator
 from transformers.trainer_utils import get_last_checkpoint
 
+from .distillation import (
+    build_student,
+    check_same_vocabulary,
+    distillation_terms,
+    freeze_teacher,
+    weights_sha256,
+)
 from .errors import FairCompressError, NonFiniteLossError
 from .export import atomic_publish, write_compressed_folder
 from .fair_compress_config import FairCompressConfig
@@ -44,6 +52,8 @@ class FairCompressTrainer(Trainer):
         train_dataset: Any = None,
         eval_dataset: Any = None,
         processing_class: Any = None,
+        teacher_model: PreTrainedModel | str | None = None,
+        teacher_processing_class: Any = None,
         **kwargs: Any,
     ):
         if args is None:
@@ -55,13 +65,24 @@ class FairCompressTrainer(Trainer):
             )
         if model is None:
             raise FairCompressError("FairCompressTrainer needs a model (a PreTrainedModel instance)")
+        self._params_before = sum(p.numel() for p in model.parameters())  # the model as handed in
         self.recipe = args.compression_recipe
+        self.distillation = self.recipe.distillation
+        self.teacher: nn.Module | None = None
+        self.teacher_info: dict[str, Any] = {}
+        if self.distillation is not None:
+            model = self._set_up_distillation(
+                model, teacher_model or args.teacher, processing_class, teacher_processing_class
+            )
+        elif teacher_model is not None or args.teacher is not None:
+            raise FairCompressError(
+                "a teacher was given but the recipe has no distillation section; add `distillation: {}` to the recipe"
+            )
         self.pruner = Pruner(self.recipe.pruning)
         self.pruner.validate(model)
         self._loss_terms: dict[str, list[float]] = defaultdict(list)
         self._hooked_optimizers: set[int] = set()
         self._saving_checkpoint = False
-        self._params_before = sum(p.numel() for p in model.parameters())
         self._train_started_at: float | None = None
         self._train_seconds = 0.0
         super().__init__(
@@ -73,6 +94,43 @@ class FairCompressTrainer(Trainer):
             processing_class=processing_class,
             **kwargs,
         )
+
+        if self.teacher is not None:
+            self.teacher = self.accelerator.prepare_model(self.teacher, evaluation_mode=True)
+
+    # ------------------------------------------------------------------ distillation
+
+    def _set_up_distillation(self, model, teacher, processing_class, teacher_processing_class) -> nn.Module:
+        """Resolve the teacher (given, loaded, or a frozen copy of the model) and, if asked, build a student
+        from its blocks. Runs before pruning, so a default teacher is the dense model."""
+        spec = self.distillation
+        teacher_id = teacher if isinstance(teacher, str) else None
+        if isinstance(teacher, str):
+            from .modeling import load_model_and_tokenizer
+
+            teacher, loaded_tokenizer = load_model_and_tokenizer(teacher)
+            teacher_processing_class = teacher_processing_class or loaded_tokenizer
+        elif teacher is None and spec.teacher is not None:
+            from .modeling import load_model_and_tokenizer
+
+            teacher_id = spec.teacher
+            teacher, loaded_tokenizer = load_model_and_tokenizer(spec.teacher)
+            teacher_processing_class = teacher_processing_class or loaded_tokenizer
+        elif teacher is None:
+            teacher_id = "copy of the model being compressed"
+            teacher = copy.deepcopy(model)
+        layers = None
+        if spec.student is not None:
+            model, layers = build_student(teacher, spec.student)
+        check_same_vocabulary(teacher, model, teacher_processing_class, processing_class)
+        self.teacher = freeze_teacher(teacher, spec.teacher_dtype)
+        self.teacher_info = {
+            "teacher": teacher_id or getattr(teacher.config, "_name_or_path", None) or type(teacher).__name__,
+            "teacher_sha256": weights_sha256(self.teacher),
+            "teacher_parameters": sum(p.numel() for p in self.teacher.parameters()),
+            "student_layers_from_teacher": layers,
+        }
+        return model
 
     # ------------------------------------------------------------------ training
 
@@ -141,7 +199,9 @@ class FairCompressTrainer(Trainer):
     ):
         labels = inputs["labels"]
         model_inputs = {k: v for k, v in inputs.items() if k != "labels"}
-        outputs = model(**model_inputs)
+        spec = self.distillation
+        need_hidden = spec is not None and spec.alpha_cos > 0
+        outputs = model(**model_inputs, output_hidden_states=need_hidden)
         shift_labels = labels[:, 1:]
         token_sum = F.cross_entropy(
             outputs.logits[:, :-1].flatten(0, 1).float(),
@@ -149,10 +209,40 @@ class FairCompressTrainer(Trainer):
             ignore_index=-100,
             reduction="sum",
         )
+        n_local = shift_labels.ne(-100).sum().clamp(min=1)
+        recording = model.training
+        if spec is None:
+            total = token_sum
+        else:
+            with torch.inference_mode():
+                teacher_out = self.teacher(**model_inputs, output_hidden_states=need_hidden)
+            terms = distillation_terms(
+                outputs.logits[:, :-1],
+                teacher_out.logits[:, :-1],
+                shift_labels.ne(-100),
+                temperature=spec.temperature,
+                kind=spec.divergence,
+                beta=spec.jsd_beta,
+                student_hidden=outputs.hidden_states[-1][:, :-1] if need_hidden else None,
+                teacher_hidden=teacher_out.hidden_states[-1][:, :-1] if need_hidden else None,
+                need_mse=spec.alpha_mse > 0,
+            )
+            total = (
+                spec.alpha_clm * token_sum
+                + spec.alpha_ce * spec.temperature**2 * terms.kd
+                + spec.alpha_mse * terms.mse
+                + spec.alpha_cos * terms.cos
+            )
+            if recording:
+                self._record("kd_loss", terms.kd.detach() / n_local)
+                if spec.alpha_mse > 0:
+                    self._record("mse_loss", terms.mse.detach() / n_local)
+                if need_hidden:
+                    self._record("cos_loss", terms.cos.detach() / n_local)
         denominator, scale = self._loss_normaliser(shift_labels, num_items_in_batch)
-        loss = token_sum / denominator * scale
-        if model.training:
-            self._record("clm_loss", token_sum.detach() / shift_labels.ne(-100).sum().clamp(min=1))
+        loss = total / denominator * scale
+        if recording:
+            self._record("clm_loss", token_sum.detach() / n_local)
         outputs.loss = loss
         return (loss, outputs) if return_outputs else loss
 
@@ -236,6 +326,25 @@ class FairCompressTrainer(Trainer):
             self.pruner.mask_updates = state.get("mask_updates", 0)
             self._train_seconds = state.get("train_seconds", 0.0)
 
+    def _distillation_report(self) -> dict[str, Any]:
+        spec = self.distillation
+        if spec is None:
+            return {}
+        weights = {k: getattr(spec, k) for k in ("alpha_ce", "alpha_clm", "alpha_cos", "alpha_mse")}
+        student_params = sum(p.numel() for p in self.accelerator.unwrap_model(self.model).parameters())
+        return {
+            "distillation": {
+                **self.teacher_info,
+                "temperature": spec.temperature,
+                "divergence": spec.divergence,
+                "loss_weights": weights,
+                "student_parameters": student_params,
+                "parameter_ratio_to_teacher": round(
+                    student_params / self.teacher_info["teacher_parameters"], 6
+                ),
+            }
+        }
+
     def save_compressed(self, output_dir: str | os.PathLike, overwrite: bool = False, **extra: Any) -> Path:
         """Write the vanilla compressed model, tokenizer, resolved recipe and `compression.json` atomically:
         everything goes to a temporary folder that is renamed into place only when complete."""
@@ -260,5 +369,5 @@ class FairCompressTrainer(Trainer):
                 global_step=self.state.global_step,
                 seed=self.args.seed,
                 mask_updates=self.pruner.mask_updates,
-                extra=extra,
+                extra={**self._distillation_report(), **extra},
             )

@@ -99,6 +99,14 @@ BAD_RECIPES = {
     ),
     "no module": ("pruning: {method: magnitude, sparsity: 0.5, targets: ['q_proj']}\n", "found no module"),
     "bad layer": ("pruning: {method: layers, keep_layers: [0, 9]}\n", "model has 4 layers"),
+    "kd weights zero": ("distillation: {alpha_ce: 0, alpha_clm: 0}\n", "loss weights are all zero"),
+    "kd weight negative": ("distillation: {alpha_ce: -1}\n", "alpha_ce must be >= 0"),
+    "kd temperature": ("distillation: {temperature: 0}\n", "temperature must be > 0"),
+    "student layer range": (
+        "distillation: {student: {init_from_teacher_layers: [0, 7]}}\n",
+        "teacher has 4 layers",
+    ),
+    "student layer repeated": ("distillation: {student: {init_from_teacher_layers: [1, 1]}}\n", "repeats"),
 }
 
 
@@ -257,3 +265,53 @@ def test_core_flow_with_the_real_gpt2_tokenizer(tmp_path):
     assert not info["missing_keys"] and not info["unexpected_keys"]
     assert (out / "vocab.json").is_file() or (out / "tokenizer.json").is_file()
     assert GPT2_TOKENIZER_DIR.is_dir()
+
+
+def test_teacher_with_another_tokenizer_is_refused(tmp_path, capsys):
+    from hf_fair_compress.data import builtin_corpus
+    from hf_fair_compress.modeling import build_embedded_model, train_bpe_tokenizer
+
+    student, student_tok = build_embedded_model(TINY_CONFIG)
+    other = train_bpe_tokenizer([t.upper() for t in builtin_corpus(seed=5)], vocab_size=len(student_tok))
+    teacher_dir = tmp_path / "teacher"
+    make_tiny_gpt2(vocab_size=len(student_tok)).save_pretrained(teacher_dir)
+    other.save_pretrained(teacher_dir)
+    out = tmp_path / "out"
+    recipe = _write_recipe(tmp_path, "distillation: {}\n")
+    code, captured = _run(
+        [
+            "--model",
+            str(TINY_CONFIG),
+            "--recipe",
+            str(recipe),
+            "--teacher",
+            str(teacher_dir),
+            "--output-dir",
+            str(out),
+            *FAST,
+        ],
+        capsys,
+    )
+    assert code == 2
+    _assert_one_error_line(captured.err, "distil from a teacher that uses the student's tokenizer")
+    _assert_nothing_written(tmp_path, out)
+
+
+def test_prune_and_distil_in_one_run_from_the_cli(tmp_path, capsys):
+    out = tmp_path / "out"
+    code, captured = _run(
+        [
+            "--model",
+            str(TINY_CONFIG),
+            "--recipe",
+            str(REPO / "recipes/gpt2-prune50-kd.yaml"),
+            "--output-dir",
+            str(out),
+            *FAST,
+        ],
+        capsys,
+    )
+    assert code == 0, captured.err
+    report = json.loads((out / "compression.json").read_text())
+    assert abs(report["sparsity"]["global"] - 0.5) <= 0.005
+    assert report["distillation"]["teacher"] == "copy of the model being compressed"

@@ -1,0 +1,69 @@
+"""Distillation terms against hand computations on small, fixed logits."""
+
+import math
+
+import pytest
+import torch
+
+from hf_fair_compress.distillation import distillation_terms
+from hf_fair_compress.distillation.losses import divergence
+
+
+def _softmax(xs, t=1.0):
+    e = [math.exp(x / t) for x in xs]
+    return [v / sum(e) for v in e]
+
+
+def _kl(p, q):
+    return sum(pi * math.log(pi / qi) for pi, qi in zip(p, q))
+
+
+S = [1.0, 2.0, 0.5]
+T_ = [2.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.0])
+def test_forward_and_reverse_kl_match_hand_computation(temperature):
+    s, t = torch.tensor([S]), torch.tensor([T_])
+    ps, pt = _softmax(S, temperature), _softmax(T_, temperature)
+    assert divergence(s, t, temperature, "forward_kl").item() == pytest.approx(_kl(pt, ps), rel=1e-6)
+    assert divergence(s, t, temperature, "reverse_kl").item() == pytest.approx(_kl(ps, pt), rel=1e-6)
+
+
+def test_generalised_jsd_matches_hand_computation_and_is_symmetric_at_half():
+    s, t = torch.tensor([S]), torch.tensor([T_])
+    ps, pt = _softmax(S), _softmax(T_)
+    beta = 0.3
+    m = [beta * a + (1 - beta) * b for a, b in zip(pt, ps)]
+    expected = beta * _kl(pt, m) + (1 - beta) * _kl(ps, m)
+    assert divergence(s, t, 1.0, "jsd", beta).item() == pytest.approx(expected, rel=1e-6)
+    assert divergence(s, t, 1.0, "jsd", 0.5).item() == pytest.approx(divergence(t, s, 1.0, "jsd", 0.5).item())
+
+
+def test_terms_sum_only_over_masked_positions():
+    student = torch.tensor([[S, S, [9.0, 9.0, 9.0]]])  # [batch 1, 3 positions, vocab 3]
+    teacher = torch.tensor([[T_, T_, [0.0, 50.0, 0.0]]])
+    mask = torch.tensor([[True, True, False]])
+    hidden_s = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [5.0, 5.0]]])
+    hidden_t = torch.tensor([[[1.0, 0.0], [1.0, 0.0], [-5.0, 5.0]]])
+    terms = distillation_terms(
+        student,
+        teacher,
+        mask,
+        temperature=2.0,
+        student_hidden=hidden_s,
+        teacher_hidden=hidden_t,
+        need_mse=True,
+    )
+    one = _kl(_softmax(T_, 2.0), _softmax(S, 2.0))
+    assert terms.kd.item() == pytest.approx(2 * one, rel=1e-6)
+    mse_one = sum((a - b) ** 2 for a, b in zip(S, T_)) / 3
+    assert terms.mse.item() == pytest.approx(2 * mse_one, rel=1e-6)
+    assert terms.cos.item() == pytest.approx(0.0 + 1.0, abs=1e-6)  # identical, then orthogonal
+    assert terms.tokens.item() == 2
+
+
+def test_identical_distributions_give_zero():
+    x = torch.randn(2, 5, 7)
+    terms = distillation_terms(x, x.clone(), torch.ones(2, 5, dtype=torch.bool), need_mse=True)
+    assert terms.kd.abs().item() < 1e-6 and terms.mse.item() == 0
