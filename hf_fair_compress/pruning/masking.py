@@ -7,6 +7,7 @@ step with it. `export_state_dict` bakes them in and drops them, so the saved mod
 
 from __future__ import annotations
 
+import contextlib
 import types
 
 import torch
@@ -36,6 +37,23 @@ def set_mask(module: nn.Module, param_name: str, keep: torch.Tensor) -> None:
     mask.copy_(keep.to(device=mask.device, dtype=torch.bool))
 
 
+def multiplier(module: nn.Module, param_name: str, dtype: torch.dtype) -> torch.Tensor:
+    """The keep-mask as a tensor of `dtype`, cached until the mask changes.
+
+    Multiplying by a bool tensor converts it on every call, which costs about 15x a same-dtype multiply on
+    CPU (0.75 s vs 0.05 s per step for GPT-2 124M); the cache trades 4 bytes per pruned weight for that.
+    The mask's version counter (bumped by every in-place write, including checkpoint loading) invalidates it.
+    """
+    mask = module._buffers[mask_name(param_name)]
+    cache = module.__dict__.setdefault("_fc_mask_cache", {})
+    key = (param_name, dtype)
+    hit = cache.get(key)
+    if hit is None or hit[0] != mask._version or hit[1].device != mask.device:
+        hit = (mask._version, mask.to(dtype))
+        cache[key] = hit
+    return hit[1]
+
+
 def iter_masks(model: nn.Module):
     """Yield (module_name, module, param_name, mask) for every mask in the model."""
     for module_name, module in model.named_modules():
@@ -48,10 +66,11 @@ def iter_masks(model: nn.Module):
 def apply_masks(model: nn.Module) -> None:
     """Zero every pruned entry. Called after each optimizer step, so AdamW's momentum and weight decay
     can never bring a pruned weight back."""
-    for _, module, param_name, mask in iter_masks(model):
+    for _, module, param_name, _mask in iter_masks(model):
         if has_scores(module) and param_name == "weight":
             continue  # movement keeps dense weights; the mask acts in forward
-        getattr(module, param_name).mul_(mask)
+        param = getattr(module, param_name)
+        param.mul_(multiplier(module, param_name, param.dtype))
 
 
 def has_scores(module: nn.Module) -> bool:
@@ -76,10 +95,30 @@ def enable_scores(module: nn.Module, init: torch.Tensor) -> nn.Parameter:
 
 
 def effective_weight(module: nn.Module) -> torch.Tensor:
-    mask = module._buffers[mask_name("weight")]
     scores = module._parameters[SCORES_NAME]
-    gate = mask.to(module.weight.dtype) + (scores - scores.detach()).to(module.weight.dtype)
-    return module.weight * gate
+    block = module.__dict__.get("_fc_block_grad")
+    weight = module.weight.detach() if block == "weights" else module.weight
+    gate = multiplier(module, "weight", weight.dtype)
+    if block != "scores":
+        gate = gate + (scores - scores.detach()).to(weight.dtype)
+    return weight * gate
+
+
+@contextlib.contextmanager
+def gradients_only_to(model: nn.Module, target: str):
+    """Within the block, scored layers send gradients only to 'weights' or only to 'scores' (or 'both').
+
+    Bi-level pruning uses it to keep a loss term out of one level, e.g. the fairness term out of the
+    mask update ("w/o m") or out of the weight update ("w/o w")."""
+    block = {"both": None, "weights": "scores", "scores": "weights"}[target]
+    modules = [m for m in model.modules() if has_scores(m)]
+    for m in modules:
+        m.__dict__["_fc_block_grad"] = block
+    try:
+        yield
+    finally:
+        for m in modules:
+            m.__dict__.pop("_fc_block_grad", None)
 
 
 def _scored_forward(self: nn.Module, x: torch.Tensor) -> torch.Tensor:
