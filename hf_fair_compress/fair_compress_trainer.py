@@ -28,9 +28,12 @@ from .distillation import (
 from .errors import FairCompressError, NonFiniteLossError
 from .export import atomic_publish, write_compressed_folder
 from .fair_compress_config import FairCompressConfig
+from .fairness import FairnessObjective, build_probes
 from .pruning import Pruner, export_state_dict
+from .pruning.masking import gradients_only_to
 
 STATE_FILE = "fair_compress_state.json"
+SCORE_OPTIMIZER_FILE = "score_optimizer.pt"
 
 
 class FairCompressTrainer(Trainer):
@@ -80,6 +83,18 @@ class FairCompressTrainer(Trainer):
             )
         self.pruner = Pruner(self.recipe.pruning)
         self.pruner.validate(model)
+        self.fairness: FairnessObjective | None = None
+        self.fairness_reference: nn.Module | None = None
+        if self.recipe.fairness is not None:
+            self.fairness = FairnessObjective(
+                self.recipe.fairness, build_probes(self.recipe.fairness), processing_class, seed=args.seed
+            )
+            needs_reference = any(c.relative_to_teacher for c in self.recipe.fairness.constraints)
+            if needs_reference and self.teacher is None:
+                self.fairness_reference = freeze_teacher(copy.deepcopy(model))
+        self.score_optimizer: torch.optim.Optimizer | None = None
+        self._fairness_step = -1
+        self.score_steps = 0
         self._loss_terms: dict[str, list[float]] = defaultdict(list)
         self._hooked_optimizers: set[int] = set()
         self._saving_checkpoint = False
@@ -97,6 +112,10 @@ class FairCompressTrainer(Trainer):
 
         if self.teacher is not None:
             self.teacher = self.accelerator.prepare_model(self.teacher, evaluation_mode=True)
+        if self.fairness_reference is not None:
+            self.fairness_reference = self.accelerator.prepare_model(
+                self.fairness_reference, evaluation_mode=True
+            )
 
     # ------------------------------------------------------------------ distillation
 
@@ -177,7 +196,13 @@ class FairCompressTrainer(Trainer):
                 p.requires_grad_(True)
         known = {id(p) for group in optimizer.param_groups for p in group["params"]}
         new_scores = [p for p in scores if id(p) not in known]
-        if new_scores:
+        if new_scores and self.pruner.method == "bilevel_fair":
+            # The upper level (mask scores) has its own optimizer and learning rate (BiP / Dai et al.).
+            if self.score_optimizer is None:
+                self.score_optimizer = torch.optim.Adam(
+                    new_scores, lr=self.recipe.pruning.score_learning_rate
+                )
+        elif new_scores:
             optimizer.add_param_group(
                 {"params": new_scores, "lr": self.recipe.pruning.score_learning_rate, "weight_decay": 0.0}
             )
@@ -187,8 +212,19 @@ class FairCompressTrainer(Trainer):
         return optimizer
 
     def _after_optimizer_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        """Runs right after the weight step (the lower level): then the score step (upper level), the mask
+        refresh, and the dual update of the fairness multipliers."""
+        step = self.state.global_step + 1
         total = self.state.max_steps or self._planned_total_steps()
-        self.pruner.after_optimizer_step(self.model, self.state.global_step + 1, total)
+        if self.score_optimizer is not None:
+            if self.recipe.pruning.implicit_gradient:
+                self.pruner.add_implicit_gradient(self.model, lr_theta=optimizer.param_groups[0]["lr"])
+            self.score_optimizer.step()
+            self.score_optimizer.zero_grad(set_to_none=True)
+            self.score_steps += 1
+        self.pruner.after_optimizer_step(self.model, step, total)
+        if self.fairness is not None:
+            self.fairness.after_step(step)
 
     def compute_loss(
         self,
@@ -243,8 +279,35 @@ class FairCompressTrainer(Trainer):
         loss = total / denominator * scale
         if recording:
             self._record("clm_loss", token_sum.detach() / n_local)
+        if self.fairness is not None and recording and self._fairness_step != self.state.global_step:
+            # Once per optimizer step (first micro-batch), on probes chosen by the step: every rank and every
+            # accumulation setting adds the same term, so the step stays GA- and DDP-invariant.
+            self._fairness_step = self.state.global_step
+            loss = loss + self._fairness_term()
         outputs.loss = loss
         return (loss, outputs) if return_outputs else loss
+
+    def _fairness_term(self) -> torch.Tensor:
+        spec = self.recipe.fairness
+        model = self.accelerator.unwrap_model(self.model)
+        reference = self.teacher if self.teacher is not None else self.fairness_reference
+        has_scores = self.pruner.uses_scores
+        target = {"both": "both", "upper": "scores", "lower": "weights", "none": None}[spec.fairness_in]
+        if target is None or (target == "scores" and not has_scores):
+            with torch.no_grad():  # monitored, not optimised
+                values = self.fairness.values(model, self.state.global_step, reference)
+            self.fairness.penalty(values)
+            penalty = None
+        else:
+            with gradients_only_to(model, target):
+                values = self.fairness.values(model, self.state.global_step, reference)
+            penalty = self.fairness.penalty(values)
+        for name, value in values.items():
+            self._record(f"fairness/{name}", value.detach())
+            self._record(f"fairness/lambda_{name}", torch.tensor(self.fairness.lambdas[name]))
+        if penalty is None:
+            return torch.zeros((), device=next(model.parameters()).device)
+        return penalty
 
     def _loss_normaliser(
         self, shift_labels: torch.Tensor, num_items_in_batch: torch.Tensor | int | None
@@ -313,6 +376,8 @@ class FairCompressTrainer(Trainer):
         return {
             "current_sparsity": self.pruner.current_sparsity,
             "mask_updates": self.pruner.mask_updates,
+            "score_steps": self.score_steps,
+            "fairness": self.fairness.state_dict() if self.fairness is not None else None,
             "train_seconds": self._train_seconds
             + time.perf_counter()
             - (self._train_started_at or time.perf_counter()),
@@ -324,7 +389,29 @@ class FairCompressTrainer(Trainer):
             state = json.loads(path.read_text())
             self.pruner.current_sparsity = state.get("current_sparsity", 0.0)
             self.pruner.mask_updates = state.get("mask_updates", 0)
+            self.score_steps = state.get("score_steps", 0)
+            if self.fairness is not None and state.get("fairness"):
+                self.fairness.load_state_dict(state["fairness"])
             self._train_seconds = state.get("train_seconds", 0.0)
+
+    def _save_optimizer_and_scheduler(self, output_dir: str) -> None:
+        super()._save_optimizer_and_scheduler(output_dir)
+        if self.score_optimizer is not None and self.args.should_save:
+            torch.save(self.score_optimizer.state_dict(), os.path.join(output_dir, SCORE_OPTIMIZER_FILE))
+
+    def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
+        super()._load_optimizer_and_scheduler(checkpoint)
+        path = os.path.join(checkpoint, SCORE_OPTIMIZER_FILE) if checkpoint else None
+        if self.score_optimizer is not None and path and os.path.isfile(path):
+            self.score_optimizer.load_state_dict(
+                torch.load(path, map_location=self.args.device, weights_only=True)
+            )
+
+    def _fairness_report(self) -> dict[str, Any]:
+        report: dict[str, Any] = {"weight_steps": self.state.global_step, "mask_steps": self.score_steps}
+        if self.fairness is not None:
+            report["fairness"] = self.fairness.report()
+        return report
 
     def _distillation_report(self) -> dict[str, Any]:
         spec = self.distillation
@@ -369,5 +456,5 @@ class FairCompressTrainer(Trainer):
                 global_step=self.state.global_step,
                 seed=self.args.seed,
                 mask_updates=self.pruner.mask_updates,
-                extra={**self._distillation_report(), **extra},
+                extra={**self._distillation_report(), **self._fairness_report(), **extra},
             )

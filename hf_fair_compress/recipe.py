@@ -29,8 +29,10 @@ PRUNING_METHODS = (
     "mlp_neurons",
     "attention_heads",
     "layers",
+    "bilevel_fair",
 )
-UNSTRUCTURED_METHODS = ("magnitude", "gradual_magnitude", "wanda", "snip", "movement")
+UNSTRUCTURED_METHODS = ("magnitude", "gradual_magnitude", "wanda", "snip", "movement", "bilevel_fair")
+SCORED_METHODS = ("movement", "bilevel_fair")
 SCHEDULE_KINDS = ("oneshot", "cubic")
 SCOPES = ("layer", "global")
 DIVERGENCES = ("forward_kl", "reverse_kl", "jsd")
@@ -89,6 +91,8 @@ class PruningSpec:
     calibration_batches: int = 8
     keep_layers: list[int] | None = None
     score_learning_rate: float = 1e-2
+    # bilevel_fair: add BiP's first-order implicit-gradient term -lr_theta * (grad_m * grad_theta) to the scores.
+    implicit_gradient: bool = True
 
     def validate(self) -> None:
         _check_choice("pruning.method", self.method, PRUNING_METHODS)
@@ -215,6 +219,86 @@ class DistillationSpec:
             self.student.validate()
 
 
+CONSTRAINT_TYPES = ("counterfactual", "group_gap", "stereotype_margin")
+FAIRNESS_MODES = ("penalty", "lagrangian")
+FAIRNESS_IN = ("both", "upper", "lower", "none")
+
+
+@dataclass
+class ConstraintSpec:
+    """One differentiable fairness surrogate g; `penalty` adds weight * g, `lagrangian` enforces g <= epsilon."""
+
+    type: str = "counterfactual"
+    name: str | None = None
+    weight: float = 1.0
+    epsilon: float = 0.0
+    divergence: str = "js"  # counterfactual: js | symmetric_kl
+    spread: str = "range"  # group_gap: range | variance
+    relative_to_teacher: bool = (
+        False  # group_gap: per-group NLL increase over the dense teacher (drop parity)
+    )
+    form: str = "squared"  # stereotype_margin: squared | softplus
+    axes: list[str] | None = None
+
+    def validate(self, where: str) -> None:
+        _check_choice(f"{where}.type", self.type, CONSTRAINT_TYPES)
+        _check_choice(f"{where}.divergence", self.divergence, ("js", "symmetric_kl"))
+        _check_choice(f"{where}.spread", self.spread, ("range", "variance"))
+        _check_choice(f"{where}.form", self.form, ("squared", "softplus"))
+        if self.weight < 0:
+            raise FairCompressError(f"{where}.weight must be >= 0, got {self.weight}")
+        if self.epsilon < 0:
+            raise FairCompressError(
+                f"{where}.epsilon must be >= 0 (a bound on the surrogate), got {self.epsilon}"
+            )
+
+    @property
+    def label(self) -> str:
+        return self.name or self.type
+
+
+@dataclass
+class ProbeSpec:
+    builtin: bool = True
+    axes: list[str] | None = None
+    files: list[str] = field(default_factory=list)
+    hub: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FairnessSpec:
+    """Fairness constraints during compression (Dai et al. 2023 bring them into the pruning run itself)."""
+
+    mode: str = "penalty"
+    constraints: list[ConstraintSpec] = field(default_factory=lambda: [ConstraintSpec()])
+    probes: ProbeSpec = field(default_factory=ProbeSpec)
+    probe_batch_size: int = 16
+    dual_learning_rate: float = 1.0
+    dual_every: int = 10
+    fairness_in: str = "both"
+
+    def validate(self) -> None:
+        _check_choice("fairness.mode", self.mode, FAIRNESS_MODES)
+        _check_choice("fairness.fairness_in", self.fairness_in, FAIRNESS_IN)
+        if not self.constraints:
+            raise FairCompressError(
+                "fairness.constraints is empty; list at least one constraint or drop fairness"
+            )
+        for i, c in enumerate(self.constraints):
+            c.validate(f"fairness.constraints[{i}]")
+        labels = [c.label for c in self.constraints]
+        if len(set(labels)) != len(labels):
+            raise FairCompressError(f"fairness constraint names repeat: {labels}; give each a distinct name")
+        if self.probe_batch_size < 1:
+            raise FairCompressError(f"fairness.probe_batch_size must be >= 1, got {self.probe_batch_size}")
+        if self.dual_learning_rate <= 0 or self.dual_every < 1:
+            raise FairCompressError("fairness.dual_learning_rate must be > 0 and fairness.dual_every >= 1")
+        if not (self.probes.builtin or self.probes.files or self.probes.hub):
+            raise FairCompressError(
+                "fairness.probes is empty: enable builtin probes or list files / hub datasets"
+            )
+
+
 @dataclass
 class Recipe:
     """A validated recipe. `sha256` identifies the resolved content, whatever the file's formatting."""
@@ -223,12 +307,15 @@ class Recipe:
     description: str = ""
     pruning: PruningSpec = field(default_factory=PruningSpec)
     distillation: DistillationSpec | None = None
+    fairness: FairnessSpec | None = None
     training: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> Recipe:
         self.pruning.validate()
         if self.distillation is not None:
             self.distillation.validate()
+        if self.fairness is not None:
+            self.fairness.validate()
         _check_training_keys(self.training)
         return self
 
@@ -291,6 +378,12 @@ def _build(cls: type, data: Any, prefix: str, where: str) -> Any:
     hints = get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
+        item = _list_item_dataclass(hints[key])
+        if item is not None and isinstance(value, list):
+            kwargs[key] = [
+                _build(item, v, prefix=f"{prefix}{key}[{i}].", where=where) for i, v in enumerate(value)
+            ]
+            continue
         nested = _nested_dataclass(hints[key])
         if nested is not None and value is not None:
             value = _build(nested, value, prefix=f"{prefix}{key}.", where=where)
@@ -298,6 +391,13 @@ def _build(cls: type, data: Any, prefix: str, where: str) -> Any:
             value = _coerce(value, hints[key], f"{prefix}{key}", where)
         kwargs[key] = value
     return cls(**kwargs)
+
+
+def _list_item_dataclass(hint: Any) -> type | None:
+    if getattr(hint, "__origin__", None) is list:
+        (item,) = hint.__args__
+        return item if dataclasses.is_dataclass(item) else None
+    return None
 
 
 def _nested_dataclass(hint: Any) -> type | None:

@@ -41,14 +41,14 @@ class Pruner:
 
     @property
     def uses_scores(self) -> bool:
-        return self.method == "movement"
+        return self.method in ("movement", "bilevel_fair")
 
     # ------------------------------------------------------------------ set-up
 
     def validate(self, model: nn.Module) -> None:
         """Fail before anything is trained or written if the method cannot apply to this model."""
         method = self.method
-        if method in HARD_MASK_METHODS or method == "movement":
+        if method in HARD_MASK_METHODS or self.uses_scores:
             self.targets = find_targets(model, self.spec.targets, method)
             self._check_pattern_fits()
         elif method in ("mlp_neurons", "attention_heads", "layers"):
@@ -66,12 +66,12 @@ class Pruner:
         method = self.method
         if method == "none":
             return
-        if method in HARD_MASK_METHODS or method == "movement":
+        if method in HARD_MASK_METHODS or self.uses_scores:
             self.targets = find_targets(model, self.spec.targets, method)
             self._check_pattern_fits()
             for t in self.targets:
                 masking.ensure_mask(t.module, "weight")
-                if method == "movement":
+                if self.uses_scores:
                     masking.enable_scores(t.module, t.weight.detach().abs())
         elif method == "attention_heads":
             for block in structured.gpt2_blocks(model):
@@ -102,6 +102,19 @@ class Pruner:
     def score_parameters(self, model: nn.Module) -> list[nn.Parameter]:
         return [m._parameters[masking.SCORES_NAME] for m in model.modules() if masking.has_scores(m)]
 
+    @torch.no_grad()
+    def add_implicit_gradient(self, model: nn.Module, lr_theta: float) -> None:
+        """BiP's first-order implicit term for the upper level: grad_s <- grad_s - lr_theta * grad_s * grad_theta.
+
+        Called after the weight step, while the weights' gradients of this step are still in place."""
+        for module in model.modules():
+            if not masking.has_scores(module):
+                continue
+            scores = module._parameters[masking.SCORES_NAME]
+            if scores.grad is None or module.weight.grad is None:
+                continue
+            scores.grad.sub_(lr_theta * scores.grad * module.weight.grad.to(scores.grad.dtype))
+
     # ------------------------------------------------------------------ pruning
 
     def prune_at_start(self, model: nn.Module, batches: BatchSource, total_steps: int) -> None:
@@ -125,7 +138,7 @@ class Pruner:
         method = self.method
         if method in ("none", "layers", "mlp_neurons"):
             return
-        if method == "movement" or (
+        if self.uses_scores or (
             method in ("magnitude", "gradual_magnitude")
             and is_update_step(step, self.spec.schedule, total_steps)
         ):
@@ -153,7 +166,7 @@ class Pruner:
 
     def _scores(self, model: nn.Module, batches: BatchSource | None) -> dict[str, torch.Tensor]:
         method = self.method
-        if method == "movement":
+        if self.uses_scores:
             return {
                 t.name: t.to_out_in(t.module._parameters[masking.SCORES_NAME].detach()) for t in self.targets
             }

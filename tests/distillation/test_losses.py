@@ -67,3 +67,21 @@ def test_identical_distributions_give_zero():
     x = torch.randn(2, 5, 7)
     terms = distillation_terms(x, x.clone(), torch.ones(2, 5, dtype=torch.bool), need_mse=True)
     assert terms.kd.abs().item() < 1e-6 and terms.mse.item() == 0
+
+
+def test_fused_forward_kl_matches_autograd_in_value_and_gradient():
+    from hf_fair_compress.distillation.losses import _ForwardKL, forward_kl
+
+    torch.manual_seed(0)
+    student = torch.randn(3, 50, 97, dtype=torch.float64, requires_grad=True)  # 150 rows: several chunks
+    teacher = torch.randn(3, 50, 97, dtype=torch.float64)
+    weights = torch.rand(3, 50, dtype=torch.float64)
+    assert _ForwardKL.CHUNK < 150
+    fused = (forward_kl(student, teacher, 2.0) * weights).sum()
+    (grad_fused,) = torch.autograd.grad(fused, student)
+    log_s = torch.log_softmax(student / 2.0, -1)
+    log_t = torch.log_softmax(teacher / 2.0, -1)
+    reference = ((log_t.exp() * (log_t - log_s)).sum(-1) * weights).sum()
+    (grad_reference,) = torch.autograd.grad(reference, student)
+    torch.testing.assert_close(fused.double(), reference, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grad_fused, grad_reference, rtol=1e-4, atol=1e-7)
