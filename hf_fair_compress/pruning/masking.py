@@ -96,29 +96,34 @@ def enable_scores(module: nn.Module, init: torch.Tensor) -> nn.Parameter:
 
 def effective_weight(module: nn.Module) -> torch.Tensor:
     scores = module._parameters[SCORES_NAME]
-    block = module.__dict__.get("_fc_block_grad")
-    weight = module.weight.detach() if block == "weights" else module.weight
-    gate = multiplier(module, "weight", weight.dtype)
-    if block != "scores":
-        gate = gate + (scores - scores.detach()).to(weight.dtype)
-    return weight * gate
+    gate = multiplier(module, "weight", module.weight.dtype) + (scores - scores.detach()).to(module.weight.dtype)
+    return module.weight * gate
 
 
 @contextlib.contextmanager
 def gradients_only_to(model: nn.Module, target: str):
-    """Within the block, scored layers send gradients only to 'weights' or only to 'scores' (or 'both').
+    """Within the block, new graph edges reach only the weights ('weights'), only the pruning scores
+    ('scores'), or both ('both').
 
-    Bi-level pruning uses it to keep a loss term out of one level, e.g. the fairness term out of the
-    mask update ("w/o m") or out of the weight update ("w/o w")."""
-    block = {"both": None, "weights": "scores", "scores": "weights"}[target]
-    modules = [m for m in model.modules() if has_scores(m)]
-    for m in modules:
-        m.__dict__["_fc_block_grad"] = block
+    Bi-level pruning uses it to keep a loss term out of one level, e.g. the fairness term out of the mask
+    update ("w/o m") or out of the weight update ("w/o w"). Parameters are frozen only while the forward pass
+    builds the graph, so the backward pass of the whole loss later still reaches them through other terms."""
+    score_ids = {id(m._parameters[SCORES_NAME]) for m in model.modules() if has_scores(m)}
+    if target == "both":
+        frozen = []
+    elif target == "scores":
+        frozen = [p for p in model.parameters() if p.requires_grad and id(p) not in score_ids]
+    elif target == "weights":
+        frozen = [p for p in model.parameters() if p.requires_grad and id(p) in score_ids]
+    else:
+        raise ValueError(f"unknown gradient target {target!r}")
+    for p in frozen:
+        p.requires_grad_(False)
     try:
         yield
     finally:
-        for m in modules:
-            m.__dict__.pop("_fc_block_grad", None)
+        for p in frozen:
+            p.requires_grad_(True)
 
 
 def _scored_forward(self: nn.Module, x: torch.Tensor) -> torch.Tensor:
