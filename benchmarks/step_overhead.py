@@ -10,6 +10,10 @@ Modes and their baselines (CPU, random init, same batch and sequence length):
   In fp32 the teacher forward alone costs about half a student step (12 layers forward vs 6 layers forward and
   backward, same lm_head), so the arithmetic floor is about 1.5x.
 - kd_bf16_teacher: the same with `teacher_dtype: bfloat16` (the student stays fp32).
+- bilevel_fair_kd: GPT-2-124M shape, bi-level fair pruning to 50 % (scores + their own optimizer) with KD from
+  the dense model and the counterfactual constraint on built-in probes, vs plain fine-tuning of the same model.
+
+After the timings it runs `steps_to_fair.py` (single-run vs two-stage steps on the tiny biased model).
 
     python benchmarks/step_overhead.py            # GPT-2-124M shape (about 10 minutes on 2 cores)
     python benchmarks/step_overhead.py --quick    # small shapes, under a minute
@@ -25,7 +29,7 @@ import statistics
 import time
 from pathlib import Path
 
-TARGETS = {"gradual_magnitude": 1.10, "kd": 1.45, "kd_bf16_teacher": 1.45}
+TARGETS = {"gradual_magnitude": 1.10, "kd": 1.45, "kd_bf16_teacher": 1.45, "bilevel_fair_kd": 2.2}
 
 
 def model_config(quick: bool, n_layer: int | None = None):
@@ -92,13 +96,28 @@ def _run(job: dict, queue) -> None:
                 }
             },
             "kd": {"distillation": {"student": {"n_layer": student_layers}}},
+            "bilevel_fair_kd": {
+                "pruning": {"method": "bilevel_fair", "sparsity": 0.5},
+                "distillation": {"alpha_ce": 0.5, "alpha_clm": 0.5},
+                "fairness": {"constraints": [{"type": "counterfactual"}], "probe_batch_size": 16},
+            },
             "kd_bf16_teacher": {
                 "distillation": {"student": {"n_layer": student_layers}, "teacher_dtype": "bfloat16"}
             },
         }
         args = FairCompressConfig(**common, recipe=recipes[mode])
+        tokenizer = None
+        if mode == "bilevel_fair_kd":
+            from hf_fair_compress.data import builtin_corpus
+            from hf_fair_compress.modeling import train_bpe_tokenizer
+
+            tokenizer = train_bpe_tokenizer(builtin_corpus(), vocab_size=min(2048, teacher_config.vocab_size))
         trainer = FairCompressTrainer(
-            model=GPT2LMHeadModel(teacher_config), args=args, train_dataset=data, callbacks=[timer]
+            model=GPT2LMHeadModel(teacher_config),
+            args=args,
+            train_dataset=data,
+            processing_class=tokenizer,
+            callbacks=[timer],
         )
     trainer.train()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -129,6 +148,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="steps dropped from each run")
     parser.add_argument("--modes", nargs="+", default=list(TARGETS), choices=list(TARGETS))
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--skip-steps-to-fair", action="store_true", help="only the step timings")
     args = parser.parse_args()
     steps = args.steps or (20 if args.quick else 12)
     config = model_config(args.quick)
@@ -166,6 +186,14 @@ def main() -> None:
             "plain_peak_rss_mib": max(plain_mem),
             "target": target,
             "n_steps": len(ours_t),
+        }
+    if not args.skip_steps_to_fair:
+        import steps_to_fair
+
+        fair_results, settings = steps_to_fair.measure()
+        print("\n".join(steps_to_fair.report(fair_results, settings)))
+        results["steps_to_fair"] = {name: r["steps_to_fair_sparse"] for name, r in fair_results.items()} | {
+            "settings": settings
         }
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -279,13 +279,21 @@ class FairCompressTrainer(Trainer):
         loss = total / denominator * scale
         if recording:
             self._record("clm_loss", token_sum.detach() / n_local)
-        if self.fairness is not None and recording and self._fairness_step != self.state.global_step:
+        if self.fairness is not None and recording and self._fairness_due():
             # Once per optimizer step (first micro-batch), on probes chosen by the step: every rank and every
             # accumulation setting adds the same term, so the step stays GA- and DDP-invariant.
             self._fairness_step = self.state.global_step
             loss = loss + self._fairness_term()
         outputs.loss = loss
         return (loss, outputs) if return_outputs else loss
+
+    def _fairness_due(self) -> bool:
+        if self._fairness_step == self.state.global_step:
+            return False
+        start = self.recipe.fairness.start_step
+        if isinstance(start, float):
+            start = int(round(start * (self.state.max_steps or self._planned_total_steps())))
+        return self.state.global_step >= start
 
     def _fairness_term(self) -> torch.Tensor:
         spec = self.recipe.fairness

@@ -135,11 +135,11 @@ class PruningSpec:
         if self.schedule.kind != "oneshot" and self.method not in (
             "magnitude",
             "gradual_magnitude",
-            "movement",
+            *SCORED_METHODS,
         ):
             raise FairCompressError(
                 f"pruning.method {self.method!r} is one-shot; a {self.schedule.kind!r} schedule needs magnitude, "
-                "gradual_magnitude or movement"
+                "gradual_magnitude, movement or bilevel_fair"
             )
 
     @property
@@ -276,9 +276,16 @@ class FairnessSpec:
     dual_learning_rate: float = 1.0
     dual_every: int = 10
     fairness_in: str = "both"
+    # Step from which the fairness term is applied (int) or fraction of the run (float in [0, 1)); a late start
+    # turns one run into the two-stage baseline: prune -> fine-tune -> fine-tune with the fairness penalty.
+    start_step: int | float = 0
 
     def validate(self) -> None:
         _check_choice("fairness.mode", self.mode, FAIRNESS_MODES)
+        if self.start_step < 0 or (isinstance(self.start_step, float) and self.start_step >= 1):
+            raise FairCompressError(
+                f"fairness.start_step must be a step >= 0 or a fraction in [0, 1), got {self.start_step}"
+            )
         _check_choice("fairness.fairness_in", self.fairness_in, FAIRNESS_IN)
         if not self.constraints:
             raise FairCompressError(

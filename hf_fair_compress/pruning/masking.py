@@ -96,7 +96,9 @@ def enable_scores(module: nn.Module, init: torch.Tensor) -> nn.Parameter:
 
 def effective_weight(module: nn.Module) -> torch.Tensor:
     scores = module._parameters[SCORES_NAME]
-    gate = multiplier(module, "weight", module.weight.dtype) + (scores - scores.detach()).to(module.weight.dtype)
+    gate = multiplier(module, "weight", module.weight.dtype) + (scores - scores.detach()).to(
+        module.weight.dtype
+    )
     return module.weight * gate
 
 

@@ -138,13 +138,20 @@ class Pruner:
         method = self.method
         if method in ("none", "layers", "mlp_neurons"):
             return
-        if self.uses_scores or (
-            method in ("magnitude", "gradual_magnitude")
-            and is_update_step(step, self.spec.schedule, total_steps)
-        ):
+        if self._refresh_due(step, total_steps):
             sparsity = sparsity_at(step, self.spec.effective_sparsity, self.spec.schedule, total_steps)
             self._update_masks(model, sparsity, batches=None)
         masking.apply_masks(model)
+
+    def _refresh_due(self, step: int, total_steps: int) -> bool:
+        """Hard-mask methods follow the schedule. Learned scores move every step, so their masks follow at
+        every step: refreshing every k steps instead swaps many untrained weights in at once (on the
+        biased-world test that cost 40 % perplexity)."""
+        if self.uses_scores:
+            return True
+        return self.method in ("magnitude", "gradual_magnitude") and is_update_step(
+            step, self.spec.schedule, total_steps
+        )
 
     @torch.no_grad()
     def _update_masks(self, model: nn.Module, sparsity: float, batches: BatchSource | None) -> None:

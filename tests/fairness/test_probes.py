@@ -57,7 +57,7 @@ def test_training_probes_are_disjoint_from_evaluation_data():
     assert not ours & evaluation
     holistic = DATA / "holistic_bias" / "v1.1" / "sentence_templates.json"
     if holistic.is_file():
-        hb_templates = {_normalise(t) for t in json.loads(holistic.read_text()).keys()}
+        hb_templates = {_normalise(t) for t in json.loads(holistic.read_text())}
         assert not {_normalise(t) for t in TRAINING_TEMPLATES} & hb_templates
     # The evaluation suite's own counterfactual templates, once it exists, must not be trained on either.
     from pathlib import Path

@@ -62,3 +62,14 @@ def test_fractional_end_step_scales_with_run_length():
     spec = ScheduleSpec(kind="cubic", start_step=0, end_step=0.5, frequency=1)
     assert sparsity_at(50, 0.6, spec, 100) == pytest.approx(0.6)
     assert sparsity_at(50, 0.6, spec, 200) < 0.6
+
+
+@pytest.mark.parametrize("k_fraction", [0.001, 0.3, 0.5, 0.97, 1.0])
+def test_fast_kth_smallest_equals_kthvalue_on_large_tensors(k_fraction):
+    g = torch.Generator().manual_seed(1)
+    flat = torch.randn(3_000_000, generator=g)
+    flat[:500_000] = 0.0  # a block of ties, like weights pruned earlier
+    k = max(1, int(k_fraction * flat.numel()))
+    assert selection.kth_smallest(flat, k) == torch.kthvalue(flat, k).values
+    keep = selection.keep_top_k(flat, flat.numel() - k)
+    assert int(keep.sum()) == flat.numel() - k

@@ -1,0 +1,181 @@
+"""Optimizer steps to a fair sparse model: single-run `bilevel_fair` vs the two-stage pipeline.
+
+On the tiny biased world (a GPT-2 trained until it carries an injected gender -> occupation stereotype), both
+pipelines prune to the same sparsity; a callback measures the counterfactual constraint on the full probe set
+every `--every` steps. Reported: the first step at which the target sparsity is reached *and* the constraint
+is at or below epsilon. Two-stage = one-shot magnitude -> fine-tune (`--finetune` steps) -> fine-tune with the
+fairness penalty, as in Dai et al.'s baselines.
+
+    python benchmarks/steps_to_fair.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import tempfile
+from pathlib import Path
+
+import torch
+from datasets import Dataset
+from transformers import GPT2Config, GPT2LMHeadModel, TrainerCallback
+
+from hf_fair_compress import FairCompressConfig, FairCompressTrainer
+from hf_fair_compress.data import pack_dataset
+from hf_fair_compress.fairness import stereotype_world as world
+from hf_fair_compress.fairness.objective import counterfactual_gap
+from hf_fair_compress.modeling import train_bpe_tokenizer
+from hf_fair_compress.pruning import export_state_dict, iter_masks
+
+
+class ReachedFair(TrainerCallback):
+    """Stops training at the first check where sparsity >= target and the constraint <= epsilon."""
+
+    def __init__(self, trainer_ref, reference, tokenizer, sparsity, epsilon, every):
+        self.trainer_ref, self.reference, self.tokenizer = trainer_ref, reference, tokenizer
+        self.sparsity, self.epsilon, self.every = sparsity, epsilon, every
+        self.reached_at: int | None = None
+        self.trace: list[tuple[int, float, float]] = []
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step % self.every:
+            return
+        trainer = self.trainer_ref[0]
+        masks = [m for *_, m in iter_masks(trainer.model)]
+        sparsity = sum(int((~m).sum()) for m in masks) / max(1, sum(m.numel() for m in masks))
+        baked = copy.deepcopy(self.reference)
+        baked.load_state_dict(export_state_dict(trainer.model))
+        gap = counterfactual_gap(baked, self.tokenizer, world.probe_set())
+        self.trace.append((state.global_step, sparsity, gap))
+        if sparsity >= self.sparsity - 0.005 and gap <= self.epsilon:
+            self.reached_at = state.global_step
+            control.should_training_stop = True
+
+
+def build_world(seed: int = 0):
+    corpus = world.stereotype_corpus(600, seed=seed)
+    tokenizer = train_bpe_tokenizer(corpus, vocab_size=512)
+    train = pack_dataset(Dataset.from_dict({"text": corpus}), tokenizer, 64)
+    torch.manual_seed(seed)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=64,
+        n_embd=64,
+        n_layer=2,
+        n_head=4,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+    )
+    base = GPT2LMHeadModel(config)
+    return base, tokenizer, train
+
+
+def _args(out: Path, steps: int, lr: float, recipe=None) -> FairCompressConfig:
+    return FairCompressConfig(
+        output_dir=str(out),
+        per_device_train_batch_size=16,
+        max_steps=steps,
+        learning_rate=lr,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=True,
+        dataloader_pin_memory=False,
+        seed=0,
+        logging_strategy="no",
+        recipe=recipe,
+    )
+
+
+def measure(
+    max_steps: int = 600, finetune: int = 100, epsilon: float = 0.01, every: int = 10, sparsity: float = 0.5
+):
+    tmp = Path(tempfile.mkdtemp(prefix="steps_to_fair_"))
+    base, tokenizer, train = build_world()
+    FairCompressTrainer(
+        model=base, args=_args(tmp / "base", 400, 3e-3), train_dataset=train, processing_class=tokenizer
+    ).train()
+    probes = tmp / "probes.jsonl"
+    probes.write_text(
+        "".join(
+            json.dumps({"axis": "gender", "template": p, "terms": [*world.MALE_TERMS, *world.FEMALE_TERMS]})
+            + "\n"
+            for p in world.PROBE_PHRASINGS
+        )
+    )
+    fairness = {
+        "probes": {"builtin": False, "files": [str(probes)]},
+        "constraints": [{"type": "counterfactual", "weight": 1.0}],
+    }
+    pipelines = {
+        "single-run bilevel_fair": {
+            "pruning": {"method": "bilevel_fair", "sparsity": sparsity},
+            "fairness": fairness,
+        },
+        "two-stage (magnitude -> fine-tune -> fair fine-tune)": {
+            "pruning": {"method": "magnitude", "sparsity": sparsity},
+            "fairness": {**fairness, "start_step": finetune},
+        },
+    }
+    results = {}
+    for name, recipe in pipelines.items():
+        holder: list = []
+        callback = ReachedFair(holder, base, tokenizer, sparsity, epsilon, every)
+        trainer = FairCompressTrainer(
+            model=copy.deepcopy(base),
+            args=_args(tmp / name[:6], max_steps, 1e-3, recipe),
+            train_dataset=train,
+            processing_class=tokenizer,
+            callbacks=[callback],
+        )
+        holder.append(trainer)
+        trainer.train()
+        results[name] = {"steps_to_fair_sparse": callback.reached_at, "trace": callback.trace}
+    return results, {
+        "epsilon": epsilon,
+        "sparsity": sparsity,
+        "finetune_steps": finetune,
+        "check_every": every,
+    }
+
+
+def report(results, settings) -> list[str]:
+    lines = [
+        f"steps to a fair sparse model (sparsity {settings['sparsity']:.0%}, counterfactual JS <= "
+        f"{settings['epsilon']}, checked every {settings['check_every']} steps; two-stage fine-tunes "
+        f"{settings['finetune_steps']} steps before the penalty):"
+    ]
+    reached = {}
+    for name, r in results.items():
+        steps = r["steps_to_fair_sparse"]
+        reached[name] = steps
+        lines.append(f"  {name}: {steps if steps is not None else 'not reached'}")
+    single, two = list(reached.values())
+    if single and two:
+        lines.append(
+            f"  single-run needs {single / two:.2f}x the optimizer steps of two-stage "
+            f"({100 * (1 - single / two):.0f}% fewer)"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--max-steps", type=int, default=600)
+    parser.add_argument("--finetune", type=int, default=100)
+    parser.add_argument("--epsilon", type=float, default=0.01)
+    parser.add_argument("--every", type=int, default=2)
+    args = parser.parse_args()
+    results, settings = measure(args.max_steps, args.finetune, args.epsilon, args.every)
+    print("\n".join(report(results, settings)))
+
+
+if __name__ == "__main__":
+    main()
