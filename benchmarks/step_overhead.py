@@ -11,7 +11,9 @@ Modes and their baselines (CPU, random init, same batch and sequence length):
   backward, same lm_head), so the arithmetic floor is about 1.5x.
 - kd_bf16_teacher: the same with `teacher_dtype: bfloat16` (the student stays fp32).
 - bilevel_fair_kd: GPT-2-124M shape, bi-level fair pruning to 50 % (scores + their own optimizer) with KD from
-  the dense model and the counterfactual constraint on built-in probes, vs plain fine-tuning of the same model.
+  the dense model and the counterfactual constraint on built-in probes (8 pairs, ~400 tokens per step, next to a
+  512-token batch: the probe forward/backward is a fixed cost that larger batches amortise), vs plain
+  fine-tuning of the same model.
 
 After the timings it runs `steps_to_fair.py` (single-run vs two-stage steps on the tiny biased model).
 
@@ -99,7 +101,8 @@ def _run(job: dict, queue) -> None:
             "bilevel_fair_kd": {
                 "pruning": {"method": "bilevel_fair", "sparsity": 0.5},
                 "distillation": {"alpha_ce": 0.5, "alpha_clm": 0.5},
-                "fairness": {"constraints": [{"type": "counterfactual"}], "probe_batch_size": 16},
+                # 8 probe pairs (about 400 tokens) per step against a 512-token training batch.
+                "fairness": {"constraints": [{"type": "counterfactual"}], "probe_batch_size": 8},
             },
             "kd_bf16_teacher": {
                 "distillation": {"student": {"n_layer": student_layers}, "teacher_dtype": "bfloat16"}

@@ -17,15 +17,11 @@ import json
 import tempfile
 from pathlib import Path
 
-import torch
-from datasets import Dataset
-from transformers import GPT2Config, GPT2LMHeadModel, TrainerCallback
+from transformers import TrainerCallback
 
 from hf_fair_compress import FairCompressConfig, FairCompressTrainer
-from hf_fair_compress.data import pack_dataset
 from hf_fair_compress.fairness import stereotype_world as world
 from hf_fair_compress.fairness.objective import counterfactual_gap
-from hf_fair_compress.modeling import train_bpe_tokenizer
 from hf_fair_compress.pruning import export_state_dict, iter_masks
 
 
@@ -53,28 +49,6 @@ class ReachedFair(TrainerCallback):
             control.should_training_stop = True
 
 
-def build_world(seed: int = 0):
-    corpus = world.stereotype_corpus(600, seed=seed)
-    tokenizer = train_bpe_tokenizer(corpus, vocab_size=512)
-    train = pack_dataset(Dataset.from_dict({"text": corpus}), tokenizer, 64)
-    torch.manual_seed(seed)
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=64,
-        n_embd=64,
-        n_layer=2,
-        n_head=4,
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-        bos_token_id=0,
-        eos_token_id=0,
-        pad_token_id=0,
-    )
-    base = GPT2LMHeadModel(config)
-    return base, tokenizer, train
-
-
 def _args(out: Path, steps: int, lr: float, recipe=None) -> FairCompressConfig:
     return FairCompressConfig(
         output_dir=str(out),
@@ -93,10 +67,10 @@ def _args(out: Path, steps: int, lr: float, recipe=None) -> FairCompressConfig:
 
 
 def measure(
-    max_steps: int = 600, finetune: int = 100, epsilon: float = 0.01, every: int = 10, sparsity: float = 0.5
+    max_steps: int = 600, finetune: int = 100, epsilon: float = 0.01, every: int = 2, sparsity: float = 0.5
 ):
     tmp = Path(tempfile.mkdtemp(prefix="steps_to_fair_"))
-    base, tokenizer, train = build_world()
+    base, tokenizer, train, _ = world.build_world()
     FairCompressTrainer(
         model=base, args=_args(tmp / "base", 400, 3e-3), train_dataset=train, processing_class=tokenizer
     ).train()

@@ -301,15 +301,21 @@ class FairCompressTrainer(Trainer):
         reference = self.teacher if self.teacher is not None else self.fairness_reference
         has_scores = self.pruner.uses_scores
         target = {"both": "both", "upper": "scores", "lower": "weights", "none": None}[spec.fairness_in]
-        if target is None or (target == "scores" and not has_scores):
-            with torch.no_grad():  # monitored, not optimised
-                values = self.fairness.values(model, self.state.global_step, reference)
-            self.fairness.penalty(values)
-            penalty = None
-        else:
-            with gradients_only_to(model, target):
-                values = self.fairness.values(model, self.state.global_step, reference)
-            penalty = self.fairness.penalty(values)
+        # Probes are scored with dropout off: the constraint measures the model, not dropout noise.
+        was_training = model.training
+        model.eval()
+        try:
+            if target is None or (target == "scores" and not has_scores):
+                with torch.no_grad():  # monitored, not optimised
+                    values = self.fairness.values(model, self.state.global_step, reference)
+                self.fairness.penalty(values)
+                penalty = None
+            else:
+                with gradients_only_to(model, target):
+                    values = self.fairness.values(model, self.state.global_step, reference)
+                penalty = self.fairness.penalty(values)
+        finally:
+            model.train(was_training)
         for name, value in values.items():
             self._record(f"fairness/{name}", value.detach())
             self._record(f"fairness/lambda_{name}", torch.tensor(self.fairness.lambdas[name]))

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import pytest
-import torch
-from datasets import Dataset
-
+# Before anything imports huggingface_hub, which reads these once: tests never reach for the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from datasets import Dataset  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -86,3 +89,55 @@ def gpt2_tokenizer_or_skip():
     tokenizer = GPT2TokenizerFast.from_pretrained(str(GPT2_TOKENIZER_DIR))
     tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
+
+
+def ragged_dataset(n: int = 8, length: int = 16, vocab: int = 512, seed: int = 0) -> Dataset:
+    """Rows with different numbers of real tokens, so micro-batches hold different token counts."""
+    g = torch.Generator().manual_seed(seed)
+    rows = {"input_ids": [], "attention_mask": [], "labels": []}
+    for i in range(n):
+        real = 4 + (i * 3) % (length - 4)
+        ids = torch.randint(1, vocab, (length,), generator=g)
+        mask = torch.zeros(length, dtype=torch.long)
+        mask[:real] = 1
+        labels = ids.clone()
+        labels[real:] = -100
+        rows["input_ids"].append(ids.tolist())
+        rows["attention_mask"].append(mask.tolist())
+        rows["labels"].append(labels.tolist())
+    return Dataset.from_dict(rows)
+
+
+def one_sgd_step(
+    tmp_path: Path,
+    batch: int,
+    ga: int,
+    recipe=None,
+    trainer_cls=None,
+    vocab_size: int = 512,
+    **trainer_kwargs,
+) -> dict:
+    """Weights after one plain-SGD optimizer step on the same 8 ragged rows (for GA equivalence tests)."""
+    from hf_fair_compress import FairCompressConfig, FairCompressTrainer
+
+    trainer_cls = trainer_cls or FairCompressTrainer
+    args = FairCompressConfig(
+        **tiny_config_kwargs(
+            tmp_path / f"b{batch}ga{ga}",
+            per_device_train_batch_size=batch,
+            gradient_accumulation_steps=ga,
+            max_steps=1,
+            optim="sgd",
+            learning_rate=0.5,
+            weight_decay=0.0,
+            max_grad_norm=0.0,
+            lr_scheduler_type="constant",
+        ),
+        recipe=recipe,
+    )
+    model = make_tiny_gpt2(vocab_size=vocab_size, seed=1)
+    trainer = trainer_cls(
+        model=model, args=args, train_dataset=ragged_dataset(vocab=vocab_size), **trainer_kwargs
+    )
+    trainer.train()
+    return {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}

@@ -9,8 +9,7 @@ import torch
 
 from hf_fair_compress import FairCompressConfig, FairCompressError, FairCompressTrainer
 
-from .conftest import make_tiny_gpt2, tiny_config_kwargs
-from .test_fair_compress_trainer import _ragged_dataset
+from .conftest import make_tiny_gpt2, one_sgd_step, tiny_config_kwargs
 
 KD = {
     "distillation": {
@@ -24,27 +23,7 @@ KD = {
 
 
 def _kd_step(tmp_path, batch, ga, recipe):
-    teacher = make_tiny_gpt2(seed=7)
-    student = make_tiny_gpt2(seed=1)
-    args = FairCompressConfig(
-        **tiny_config_kwargs(
-            tmp_path / f"b{batch}ga{ga}",
-            per_device_train_batch_size=batch,
-            gradient_accumulation_steps=ga,
-            max_steps=1,
-            optim="sgd",
-            learning_rate=0.5,
-            weight_decay=0.0,
-            max_grad_norm=0.0,
-            lr_scheduler_type="constant",
-        ),
-        recipe=recipe,
-    )
-    trainer = FairCompressTrainer(
-        model=student, args=args, train_dataset=_ragged_dataset(), teacher_model=teacher
-    )
-    trainer.train()
-    return {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+    return one_sgd_step(tmp_path, batch, ga, recipe=recipe, teacher_model=make_tiny_gpt2(seed=7))
 
 
 @pytest.mark.parametrize("divergence", ["forward_kl", "reverse_kl", "jsd"])

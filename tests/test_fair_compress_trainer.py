@@ -6,56 +6,17 @@ import json
 
 import pytest
 import torch
-from datasets import Dataset
 from transformers import AutoModelForCausalLM, TrainerCallback
 
 from hf_fair_compress import FairCompressConfig, FairCompressError, FairCompressTrainer
 from hf_fair_compress.pruning import iter_masks
 
-from .conftest import make_tiny_gpt2, tiny_config_kwargs
-
-
-def _ragged_dataset(n: int = 8, length: int = 16, vocab: int = 512, seed: int = 0) -> Dataset:
-    """Rows with different numbers of real tokens, so micro-batches hold different token counts."""
-    g = torch.Generator().manual_seed(seed)
-    rows = {"input_ids": [], "attention_mask": [], "labels": []}
-    for i in range(n):
-        real = 4 + (i * 3) % (length - 4)
-        ids = torch.randint(1, vocab, (length,), generator=g)
-        mask = torch.zeros(length, dtype=torch.long)
-        mask[:real] = 1
-        labels = ids.clone()
-        labels[real:] = -100
-        rows["input_ids"].append(ids.tolist())
-        rows["attention_mask"].append(mask.tolist())
-        rows["labels"].append(labels.tolist())
-    return Dataset.from_dict(rows)
-
-
-def _one_sgd_step(tmp_path, trainer_cls, batch: int, ga: int, recipe=None):
-    model = make_tiny_gpt2(seed=1)
-    args = FairCompressConfig(
-        **tiny_config_kwargs(
-            tmp_path / f"b{batch}ga{ga}",
-            per_device_train_batch_size=batch,
-            gradient_accumulation_steps=ga,
-            max_steps=1,
-            optim="sgd",
-            learning_rate=0.5,
-            weight_decay=0.0,
-            max_grad_norm=0.0,
-            lr_scheduler_type="constant",
-        ),
-        recipe=recipe,
-    )
-    trainer = trainer_cls(model=model, args=args, train_dataset=_ragged_dataset())
-    trainer.train()
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+from .conftest import make_tiny_gpt2, one_sgd_step, tiny_config_kwargs
 
 
 def test_gradient_accumulation_matches_a_full_batch(tmp_path):
-    full = _one_sgd_step(tmp_path, FairCompressTrainer, batch=8, ga=1)
-    accumulated = _one_sgd_step(tmp_path, FairCompressTrainer, batch=4, ga=2)
+    full = one_sgd_step(tmp_path, batch=8, ga=1)
+    accumulated = one_sgd_step(tmp_path, batch=4, ga=2)
     initial = make_tiny_gpt2(seed=1).state_dict()
     assert any(not torch.equal(full[k], initial[k]) for k in full), "the step changed nothing"
     for key in full:
@@ -72,16 +33,16 @@ class _PerMicroBatchMean(FairCompressTrainer):
 
 
 def test_ga_test_detects_per_micro_batch_averaging(tmp_path):
-    full = _one_sgd_step(tmp_path, _PerMicroBatchMean, batch=8, ga=1)
-    accumulated = _one_sgd_step(tmp_path, _PerMicroBatchMean, batch=4, ga=2)
+    full = one_sgd_step(tmp_path, batch=8, ga=1, trainer_cls=_PerMicroBatchMean)
+    accumulated = one_sgd_step(tmp_path, batch=4, ga=2, trainer_cls=_PerMicroBatchMean)
     worst = max(float((full[k] - accumulated[k]).abs().max()) for k in full)
     assert worst > 1e-5
 
 
 def test_gradient_accumulation_with_pruning(tmp_path):
     recipe = {"pruning": {"method": "magnitude", "sparsity": 0.5}}
-    full = _one_sgd_step(tmp_path, FairCompressTrainer, batch=8, ga=1, recipe=recipe)
-    accumulated = _one_sgd_step(tmp_path, FairCompressTrainer, batch=4, ga=2, recipe=recipe)
+    full = one_sgd_step(tmp_path, batch=8, ga=1, recipe=recipe)
+    accumulated = one_sgd_step(tmp_path, batch=4, ga=2, recipe=recipe)
     for key in full:
         torch.testing.assert_close(accumulated[key], full[key], atol=1e-5, rtol=0)
 

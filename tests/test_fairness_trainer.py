@@ -13,17 +13,13 @@ import math
 
 import pytest
 import torch
-from datasets import Dataset
 
 from hf_fair_compress import FairCompressConfig, FairCompressError, FairCompressTrainer
-from hf_fair_compress.data import pack_dataset
 from hf_fair_compress.fairness import stereotype_world as world
 from hf_fair_compress.fairness.objective import counterfactual_gap
-from hf_fair_compress.modeling import train_bpe_tokenizer
 from hf_fair_compress.pruning import export_state_dict
 
-from .conftest import make_tiny_gpt2, tiny_config_kwargs
-from .test_fair_compress_trainer import _ragged_dataset
+from .conftest import make_tiny_gpt2, one_sgd_step, tiny_config_kwargs
 
 FAIR = {
     "constraints": [{"type": "counterfactual", "weight": 1.0}],
@@ -35,36 +31,10 @@ FAIR = {
 @pytest.fixture(scope="module")
 def biased_world(tmp_path_factory):
     """A tiny GPT-2 trained until it has learned the stereotype, plus data, tokenizer and probe file."""
-    from transformers import GPT2Config, GPT2LMHeadModel
-
     root = tmp_path_factory.mktemp("world")
-    corpus = world.stereotype_corpus(600, seed=0)
-    tokenizer = train_bpe_tokenizer(corpus, vocab_size=512)
-    train = pack_dataset(Dataset.from_dict({"text": corpus}), tokenizer, 64)
-    held_out = pack_dataset(Dataset.from_dict({"text": world.stereotype_corpus(80, seed=99)}), tokenizer, 64)
+    base, tokenizer, train, held_out = world.build_world(seed=0)
     probes = root / "probes.jsonl"
-    probes.write_text(
-        "".join(
-            json.dumps({"axis": "gender", "template": p, "terms": [*world.MALE_TERMS, *world.FEMALE_TERMS]})
-            + "\n"
-            for p in world.PROBE_PHRASINGS
-        )
-    )
-    torch.manual_seed(0)
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=64,
-        n_embd=64,
-        n_layer=2,
-        n_head=4,
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-        bos_token_id=0,
-        eos_token_id=0,
-        pad_token_id=0,
-    )
-    base = GPT2LMHeadModel(config)
+    probes.write_text("".join(json.dumps(r) + "\n" for r in world.probe_records()))
     args = FairCompressConfig(**_world_args(root / "base", steps=400, lr=3e-3))
     FairCompressTrainer(model=base, args=args, train_dataset=train, processing_class=tokenizer).train()
     return {
@@ -178,37 +148,12 @@ def test_lagrangian_mode_ends_below_epsilon(biased_world):
     assert len(set(lambdas)) > 1, "the multiplier never moved"
 
 
-def _one_step(tmp_path, batch, ga, recipe, tokenizer):
-    model = make_tiny_gpt2(vocab_size=len(tokenizer), seed=1)
-    args = FairCompressConfig(
-        **tiny_config_kwargs(
-            tmp_path / f"b{batch}ga{ga}",
-            per_device_train_batch_size=batch,
-            gradient_accumulation_steps=ga,
-            max_steps=1,
-            optim="sgd",
-            learning_rate=0.5,
-            weight_decay=0.0,
-            max_grad_norm=0.0,
-            lr_scheduler_type="constant",
-        ),
-        recipe=recipe,
-    )
-    trainer = FairCompressTrainer(
-        model=model,
-        args=args,
-        train_dataset=_ragged_dataset(vocab=len(tokenizer)),
-        processing_class=tokenizer,
-    )
-    trainer.train()
-    return {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
-
-
 @pytest.mark.parametrize("method", ["magnitude", "bilevel_fair"])
 def test_fairness_penalty_is_gradient_accumulation_correct(tmp_path, embedded_tokenizer, method):
     recipe = {"pruning": {"method": method, "sparsity": 0.5}, "fairness": FAIR}
-    full = _one_step(tmp_path, 8, 1, recipe, embedded_tokenizer)
-    accumulated = _one_step(tmp_path, 4, 2, recipe, embedded_tokenizer)
+    kwargs = dict(recipe=recipe, vocab_size=len(embedded_tokenizer), processing_class=embedded_tokenizer)
+    full = one_sgd_step(tmp_path, 8, 1, **kwargs)
+    accumulated = one_sgd_step(tmp_path, 4, 2, **kwargs)
     for key in full:
         torch.testing.assert_close(accumulated[key], full[key], atol=1e-5, rtol=0)
 

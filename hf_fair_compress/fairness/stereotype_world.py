@@ -61,3 +61,40 @@ def probe_set(phrasings=PROBE_PHRASINGS) -> ProbeSet:
 
 def held_out_probe_set() -> ProbeSet:
     return probe_set(HELD_OUT_PHRASINGS)
+
+
+def probe_records(phrasings=PROBE_PHRASINGS) -> list[dict]:
+    """The training probes as JSONL records (the format users give in `fairness.probes.files`)."""
+    return [{"axis": "gender", "template": p, "terms": [*MALE_TERMS, *FEMALE_TERMS]} for p in phrasings]
+
+
+def build_world(seed: int = 0, block_size: int = 64):
+    """Tokenizer, packed training and held-out data, and an untrained tiny GPT-2 for this world."""
+    import torch
+    from datasets import Dataset
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from ..data import pack_dataset
+    from ..modeling import train_bpe_tokenizer
+
+    corpus = stereotype_corpus(600, seed=seed)
+    tokenizer = train_bpe_tokenizer(corpus, vocab_size=512)
+    train = pack_dataset(Dataset.from_dict({"text": corpus}), tokenizer, block_size)
+    held_out = pack_dataset(
+        Dataset.from_dict({"text": stereotype_corpus(80, seed=seed + 99)}), tokenizer, block_size
+    )
+    torch.manual_seed(seed)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=block_size,
+        n_embd=64,
+        n_layer=2,
+        n_head=4,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+    )
+    return GPT2LMHeadModel(config), tokenizer, train, held_out

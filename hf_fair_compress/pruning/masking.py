@@ -94,12 +94,29 @@ def enable_scores(module: nn.Module, init: torch.Tensor) -> nn.Parameter:
     return module._parameters[SCORES_NAME]
 
 
+class _MaskedWeight(torch.autograd.Function):
+    """W * M forward; straight-through backward: dL/dW = g * M, dL/dS = g * W.
+
+    Written out so the forward is one multiply and nothing new is saved for backward (autograd through
+    W * (M + S - S.detach()) allocated three weight-sized tensors per layer per pass)."""
+
+    @staticmethod
+    def forward(ctx, weight: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(weight, mask)
+        ctx.scores_dtype = scores.dtype
+        return weight * mask
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        weight, mask = ctx.saved_tensors
+        grad_weight = grad * mask if ctx.needs_input_grad[0] else None
+        grad_scores = (grad * weight).to(ctx.scores_dtype) if ctx.needs_input_grad[1] else None
+        return grad_weight, grad_scores, None
+
+
 def effective_weight(module: nn.Module) -> torch.Tensor:
     scores = module._parameters[SCORES_NAME]
-    gate = multiplier(module, "weight", module.weight.dtype) + (scores - scores.detach()).to(
-        module.weight.dtype
-    )
-    return module.weight * gate
+    return _MaskedWeight.apply(module.weight, scores, multiplier(module, "weight", module.weight.dtype))
 
 
 @contextlib.contextmanager

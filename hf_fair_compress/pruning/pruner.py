@@ -113,7 +113,7 @@ class Pruner:
             scores = module._parameters[masking.SCORES_NAME]
             if scores.grad is None or module.weight.grad is None:
                 continue
-            scores.grad.sub_(lr_theta * scores.grad * module.weight.grad.to(scores.grad.dtype))
+            scores.grad.addcmul_(scores.grad, module.weight.grad.to(scores.grad.dtype), value=-lr_theta)
 
     # ------------------------------------------------------------------ pruning
 
