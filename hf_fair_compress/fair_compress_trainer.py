@@ -293,7 +293,8 @@ class FairCompressTrainer(Trainer):
         start = self.recipe.fairness.start_step
         if isinstance(start, float):
             start = int(round(start * (self.state.max_steps or self._planned_total_steps())))
-        return self.state.global_step >= start
+        step = self.state.global_step
+        return step >= start and (step - start) % self.recipe.fairness.every == 0
 
     def _fairness_term(self) -> torch.Tensor:
         spec = self.recipe.fairness

@@ -279,9 +279,14 @@ class FairnessSpec:
     # Step from which the fairness term is applied (int) or fraction of the run (float in [0, 1)); a late start
     # turns one run into the two-stage baseline: prune -> fine-tune -> fine-tune with the fairness penalty.
     start_step: int | float = 0
+    # Evaluate the constraints every k optimizer steps: the probe forward/backward is a fixed cost per step
+    # that dominates with small batches; the term then acts on 1/k of the steps.
+    every: int = 1
 
     def validate(self) -> None:
         _check_choice("fairness.mode", self.mode, FAIRNESS_MODES)
+        if self.every < 1:
+            raise FairCompressError(f"fairness.every must be >= 1 optimizer step, got {self.every}")
         if self.start_step < 0 or (isinstance(self.start_step, float) and self.start_step >= 1):
             raise FairCompressError(
                 f"fairness.start_step must be a step >= 0 or a fraction in [0, 1), got {self.start_step}"

@@ -286,3 +286,22 @@ def test_fairness_needs_a_tokenizer_and_valid_probes(tmp_path):
 
     with pytest.raises(FairCompressError, match="epsilon must be >= 0"):
         recipe_from_dict({"fairness": {"constraints": [{"epsilon": -0.1}]}})
+
+
+def test_fairness_every_k_steps_and_from_a_start_step(tmp_path, embedded_tokenizer, packed_dataset):
+    recipe = {
+        "pruning": {"method": "magnitude", "sparsity": 0.5},
+        "fairness": {**FAIR, "every": 3, "start_step": 1},
+    }
+    args = FairCompressConfig(**tiny_config_kwargs(tmp_path, max_steps=8), recipe=recipe)
+    trainer = FairCompressTrainer(
+        model=make_tiny_gpt2(vocab_size=len(embedded_tokenizer)),
+        args=args,
+        train_dataset=packed_dataset,
+        processing_class=embedded_tokenizer,
+    )
+    trainer.train()
+    # Steps are 0-based when the term is added: 1, 4 and 7 out of 0..7.
+    assert len(trainer.fairness._pending["counterfactual"]) == 3
+    steps_logged = [h["step"] for h in trainer.state.log_history if "fairness/counterfactual" in h]
+    assert steps_logged == [2, 5, 8]
