@@ -29,13 +29,20 @@ def embedded_tokenizer():
     return train_bpe_tokenizer(builtin_corpus(), vocab_size=512)
 
 
-def make_tiny_gpt2(vocab_size: int = 512, n_layer: int = 2, n_embd: int = 32, n_head: int = 4, seed: int = 0):
+def make_tiny_gpt2(
+    vocab_size: int = 512,
+    n_layer: int = 2,
+    n_embd: int = 32,
+    n_head: int = 4,
+    seed: int = 0,
+    n_positions: int = 64,
+):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(seed)
     config = GPT2Config(
         vocab_size=vocab_size,
-        n_positions=64,
+        n_positions=n_positions,
         n_embd=n_embd,
         n_layer=n_layer,
         n_head=n_head,
