@@ -1,0 +1,50 @@
+"""Quality guard: perplexity on a text set, so a broken model cannot pass as a "less toxic" one."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from .statistics import metric
+
+
+@torch.no_grad()
+def document_nll(
+    model, tokenizer, documents: Sequence[str], block_size: int | None = None, progress: bool = False
+):
+    """(summed NLL, predicted tokens) per document; long documents are scored in non-overlapping windows."""
+    block = block_size or getattr(model.config, "n_positions", 1024)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        for text in tqdm(documents, desc="Perplexity", disable=not progress):
+            ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+            ids = [tokenizer.eos_token_id, *ids]
+            total, count = 0.0, 0
+            for start in range(0, len(ids) - 1, block - 1):
+                window = torch.tensor([ids[start : start + block]], device=device)
+                if window.shape[1] < 2:
+                    break
+                log_probs = torch.log_softmax(model(input_ids=window).logits[0, :-1].float(), -1)
+                total -= float(torch.gather(log_probs, 1, window[0, 1:].unsqueeze(-1)).sum())
+                count += window.shape[1] - 1
+            out.append((total, count))
+    finally:
+        model.train(was_training)
+    return out
+
+
+def perplexity(model, tokenizer, documents: Sequence[str], seed: int = 0, n_resamples: int = 1000, **kwargs):
+    """Token-weighted perplexity exp(sum NLL / sum tokens); the CI resamples documents."""
+    docs = [d for d in documents if d.strip()]
+    per_doc = [x for x in document_nll(model, tokenizer, docs, **kwargs) if x[1] > 0]
+
+    def ppl(items):
+        return math.exp(sum(t for t, _ in items) / sum(c for _, c in items))
+
+    return {"quality.perplexity": metric(per_doc, ppl, n_resamples, seed)}, per_doc
