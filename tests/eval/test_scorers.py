@@ -1,0 +1,104 @@
+"""Scorers built from tiny configs: a Detoxify-format checkpoint loaded offline through detoxify, and an HF
+classifier, both compared with a direct forward pass."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+from hf_fair_compress.errors import FairCompressError
+from hf_fair_compress.eval.scorers import load_scorer
+
+WORDS = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "you",
+    "are",
+    "a",
+    "nice",
+    "awful",
+    "person",
+    "the",
+    "river",
+]
+CLASSES = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
+
+
+@pytest.fixture
+def tiny_classifier(tmp_path):
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(WORDS) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(vocab))
+    assert tokenizer("you are nice")["input_ids"], "tokenizer encodes to nothing"
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(WORDS),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=len(CLASSES),
+        problem_type="multi_label_classification",
+        id2label=dict(enumerate(CLASSES)),
+        label2id={c: i for i, c in enumerate(CLASSES)},
+    )
+    model = BertForSequenceClassification(config).eval()
+    folder = tmp_path / "scorer"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    ckpt = tmp_path / "tiny.ckpt"
+    torch.save(
+        {
+            "config": {
+                "arch": {
+                    "args": {
+                        "model_type": "bert-base-uncased",
+                        "model_name": "BertForSequenceClassification",
+                        "tokenizer_name": "BertTokenizerFast",
+                        "num_classes": len(CLASSES),
+                    }
+                },
+                "dataset": {"args": {"classes": CLASSES}},
+            },
+            "state_dict": model.state_dict(),
+        },
+        ckpt,
+    )
+    return model, tokenizer, folder, ckpt
+
+
+def _expected(model, tokenizer, texts, index):
+    with torch.no_grad():
+        logits = model(**tokenizer(texts, return_tensors="pt", padding=True)).logits
+    return torch.sigmoid(logits)[:, index].tolist()
+
+
+def test_local_detoxify_checkpoint_loads_offline(tiny_classifier, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model, tokenizer, folder, ckpt = tiny_classifier
+    scorer = load_scorer(f"detoxify:{ckpt}", config_dir=str(folder))
+    texts = ["you are a nice person", "you are awful", "the river", "you are a nice person"]
+    got = scorer.score(texts)
+    assert got == pytest.approx(_expected(model, tokenizer, texts, 0), abs=1e-5)
+    assert len(scorer._cache) == 3, "a repeated text is scored once"
+    assert len(scorer.settings["checkpoint_sha256"]) == 64
+    assert "identity_attack" in scorer.detox.class_names
+    with pytest.raises(FairCompressError, match="label 'hate'"):
+        load_scorer(f"detoxify:{ckpt}", config_dir=str(folder), label="hate")
+    with pytest.raises(FairCompressError, match="--toxicity-scorer-config"):
+        load_scorer(f"detoxify:{ckpt}")
+
+
+def test_hf_classifier_scorer_uses_sigmoid_for_multi_label(tiny_classifier):
+    model, tokenizer, folder, _ = tiny_classifier
+    scorer = load_scorer(f"hf:{folder}", label="insult")
+    texts = ["you are awful", "you are nice"]
+    assert scorer.score(texts) == pytest.approx(_expected(model, tokenizer, texts, 4), abs=1e-5)
+    with pytest.raises(FairCompressError, match="not in the classifier's labels"):
+        load_scorer(f"hf:{folder}", label="spam")
+    with pytest.raises(FairCompressError, match="unknown toxicity scorer"):
+        load_scorer("perspective:api")
