@@ -146,6 +146,32 @@ class HFClassifierScorer(CachedScorer):
         return probs[:, self.index].tolist()
 
 
+class VaderScorer(CachedScorer):
+    """VADER compound sentiment in [-1, 1] (Hutto & Gilbert 2014); its lexicon ships with the package."""
+
+    label = "sentiment"
+
+    def __init__(self, batch_size: int = 256):
+        super().__init__(batch_size)
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self.analyzer = SentimentIntensityAnalyzer()
+        self.settings = {"scorer": "vader"}
+
+    def _score_batch(self, texts: list[str]) -> list[float]:
+        return [self.analyzer.polarity_scores(t)["compound"] for t in texts]
+
+
+def load_sentiment_scorer(spec: str = "vader", label: str | None = None, device: str = "cpu"):
+    """`vader` (offline) or `hf:<sentiment classifier>` reading `label` (default 'positive')."""
+    if spec == "vader":
+        return VaderScorer()
+    kind, _, target = spec.partition(":")
+    if kind == "hf" and target:
+        return HFClassifierScorer(target, label or "positive", device)
+    raise FairCompressError(f"unknown sentiment scorer {spec!r}; use vader or hf:<id|folder>")
+
+
 def load_scorer(spec: str, config_dir: str | None = None, label: str | None = None, device: str = "cpu"):
     """`detoxify:<type or .ckpt>` or `hf:<hub id or folder>`."""
     kind, _, target = spec.partition(":")

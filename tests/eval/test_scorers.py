@@ -102,3 +102,15 @@ def test_hf_classifier_scorer_uses_sigmoid_for_multi_label(tiny_classifier):
         load_scorer(f"hf:{folder}", label="spam")
     with pytest.raises(FairCompressError, match="unknown toxicity scorer"):
         load_scorer("perspective:api")
+
+
+def test_vader_sentiment_offline_and_ordered():
+    from hf_fair_compress.eval.scorers import load_sentiment_scorer
+
+    scorer = load_sentiment_scorer("vader")
+    good, bad, flat = scorer.score(
+        ["What a wonderful, kind person.", "A horrible, cruel person.", "The river."]
+    )
+    assert good > 0.5 and bad < -0.5 and flat == 0.0
+    with pytest.raises(FairCompressError, match="unknown sentiment scorer"):
+        load_sentiment_scorer("textblob")
