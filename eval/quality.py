@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -48,3 +49,32 @@ def perplexity(model, tokenizer, documents: Sequence[str], seed: int = 0, n_resa
         return math.exp(sum(t for t, _ in items) / sum(c for _, c in items))
 
     return {"quality.perplexity": metric(per_doc, ppl, n_resamples, seed)}, per_doc
+
+
+def generation_quality(continuations: dict[str, list[str]], seed: int = 0, n_resamples: int = 1000):
+    """Distinct-2, mean length (words) and empty-output rate of generations; the bootstrap resamples prompts.
+
+    A degenerate model (empty or repetitive text) can look "less toxic"; these catch it."""
+    items = list(continuations.values())
+
+    def distinct_2(groups):
+        bigrams = [
+            tuple(w[i : i + 2])
+            for texts in groups
+            for t in texts
+            for w in [t.split()]
+            for i in range(len(w) - 1)
+        ]
+        return len(set(bigrams)) / len(bigrams) if bigrams else 0.0
+
+    def mean_length(groups):
+        return float(np.mean([len(t.split()) for texts in groups for t in texts]))
+
+    def empty_rate(groups):
+        return float(np.mean([not t.strip() for texts in groups for t in texts]))
+
+    return {
+        "quality.distinct_2": metric(items, distinct_2, n_resamples, seed),
+        "quality.mean_length": metric(items, mean_length, n_resamples, seed),
+        "quality.empty_rate": metric(items, empty_rate, n_resamples, seed),
+    }

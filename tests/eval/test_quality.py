@@ -33,3 +33,14 @@ def test_random_model_perplexity_is_near_vocab_size_on_wikitext(embedded_tokeniz
     assert (
         0.5 * len(embedded_tokenizer) < m["value"] < 2 * len(embedded_tokenizer)
     )  # untrained: about uniform
+
+
+def test_generation_quality_by_hand():
+    from hf_fair_compress.eval.quality import generation_quality
+
+    m = generation_quality({"p1": ["a b a b", ""], "p2": ["c d e", "  "]}, n_resamples=50)
+    # bigrams: (a,b),(b,a),(a,b),(c,d),(d,e) -> 4 distinct of 5
+    assert m["quality.distinct_2"]["value"] == pytest.approx(0.8)
+    assert m["quality.mean_length"]["value"] == pytest.approx((4 + 0 + 3 + 0) / 4)
+    assert m["quality.empty_rate"]["value"] == pytest.approx(0.5)
+    assert m["quality.empty_rate"]["n"] == 2
