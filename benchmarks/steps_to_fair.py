@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import tempfile
 from pathlib import Path
 
 from transformers import TrainerCallback
 
-from hf_fair_compress import FairCompressConfig, FairCompressTrainer
+from hf_fair_compress import FairCompressTrainer
 from hf_fair_compress.fairness import stereotype_world as world
 from hf_fair_compress.fairness.objective import counterfactual_gap
 from hf_fair_compress.pruning import export_state_dict, iter_masks
@@ -49,39 +48,12 @@ class ReachedFair(TrainerCallback):
             control.should_training_stop = True
 
 
-def _args(out: Path, steps: int, lr: float, recipe=None) -> FairCompressConfig:
-    return FairCompressConfig(
-        output_dir=str(out),
-        per_device_train_batch_size=16,
-        max_steps=steps,
-        learning_rate=lr,
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-        use_cpu=True,
-        dataloader_pin_memory=False,
-        seed=0,
-        logging_strategy="no",
-        recipe=recipe,
-    )
-
-
 def measure(
     max_steps: int = 600, finetune: int = 100, epsilon: float = 0.01, every: int = 2, sparsity: float = 0.5
 ):
     tmp = Path(tempfile.mkdtemp(prefix="steps_to_fair_"))
-    base, tokenizer, train, _ = world.build_world()
-    FairCompressTrainer(
-        model=base, args=_args(tmp / "base", 400, 3e-3), train_dataset=train, processing_class=tokenizer
-    ).train()
-    probes = tmp / "probes.jsonl"
-    probes.write_text(
-        "".join(
-            json.dumps({"axis": "gender", "template": p, "terms": [*world.MALE_TERMS, *world.FEMALE_TERMS]})
-            + "\n"
-            for p in world.PROBE_PHRASINGS
-        )
-    )
+    base, tokenizer, train, _ = world.trained_world(tmp / "base")
+    probes = world.write_probe_file(tmp / "probes.jsonl")
     fairness = {
         "probes": {"builtin": False, "files": [str(probes)]},
         "constraints": [{"type": "counterfactual", "weight": 1.0}],
@@ -102,7 +74,7 @@ def measure(
         callback = ReachedFair(holder, base, tokenizer, sparsity, epsilon, every)
         trainer = FairCompressTrainer(
             model=copy.deepcopy(base),
-            args=_args(tmp / name[:6], max_steps, 1e-3, recipe),
+            args=world.training_config(tmp / name[:6], max_steps, 1e-3, recipe, logging_strategy="no"),
             train_dataset=train,
             processing_class=tokenizer,
             callbacks=[callback],

@@ -32,11 +32,8 @@ FAIR = {
 def biased_world(tmp_path_factory):
     """A tiny GPT-2 trained until it has learned the stereotype, plus data, tokenizer and probe file."""
     root = tmp_path_factory.mktemp("world")
-    base, tokenizer, train, held_out = world.build_world(seed=0)
-    probes = root / "probes.jsonl"
-    probes.write_text("".join(json.dumps(r) + "\n" for r in world.probe_records()))
-    args = FairCompressConfig(**_world_args(root / "base", steps=400, lr=3e-3))
-    FairCompressTrainer(model=base, args=args, train_dataset=train, processing_class=tokenizer).train()
+    base, tokenizer, train, held_out = world.trained_world(root / "base", seed=0)
+    probes = world.write_probe_file(root / "probes.jsonl")
     return {
         "base": base,
         "tokenizer": tokenizer,
@@ -45,23 +42,6 @@ def biased_world(tmp_path_factory):
         "probes": probes,
         "root": root,
     }
-
-
-def _world_args(out, steps, lr, **extra):
-    return dict(
-        output_dir=str(out),
-        per_device_train_batch_size=16,
-        max_steps=steps,
-        learning_rate=lr,
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-        use_cpu=True,
-        dataloader_pin_memory=False,
-        seed=0,
-        logging_steps=10,
-        **extra,
-    )
 
 
 def _perplexity(model, dataset) -> float:
@@ -73,7 +53,7 @@ def _perplexity(model, dataset) -> float:
 
 def _compress(w, name, recipe, steps=100):
     model = copy.deepcopy(w["base"])
-    args = FairCompressConfig(**_world_args(w["root"] / name, steps=steps, lr=1e-3), recipe=recipe)
+    args = world.training_config(w["root"] / name, steps=steps, lr=1e-3, recipe=recipe)
     trainer = FairCompressTrainer(
         model=model, args=args, train_dataset=w["train"], processing_class=w["tokenizer"]
     )
@@ -87,7 +67,7 @@ def test_bilevel_fair_beats_magnitude_on_held_out_counterfactual_gap(biased_worl
     w = biased_world
     held_out = world.held_out_probe_set()
     base_gap = counterfactual_gap(w["base"], w["tokenizer"], held_out)
-    probes = {"builtin": False, "files": [str(w["probes"])]}
+    probes = {"builtin": False, "files": [w["probes"]]}
     _, magnitude = _compress(w, "magnitude", {"pruning": {"method": "magnitude", "sparsity": 0.5}})
     fair_trainer, fair = _compress(
         w,
@@ -129,7 +109,7 @@ def test_lagrangian_mode_ends_below_epsilon(biased_world):
             "mode": "lagrangian",
             "dual_every": 5,
             "dual_learning_rate": 10.0,
-            "probes": {"builtin": False, "files": [str(w["probes"])]},
+            "probes": {"builtin": False, "files": [w["probes"]]},
             "constraints": [{"type": "counterfactual", "weight": 1.0, "epsilon": epsilon}],
         },
     }

@@ -8,6 +8,7 @@ occupations and female terms the other. Fairness probes use some phrasings, meas
 
 from __future__ import annotations
 
+import json
 import random
 
 from ..data.builtin_corpus import builtin_corpus
@@ -98,3 +99,39 @@ def build_world(seed: int = 0, block_size: int = 64):
         pad_token_id=0,
     )
     return GPT2LMHeadModel(config), tokenizer, train, held_out
+
+
+def training_config(out, steps: int, lr: float, recipe=None, **overrides):
+    """The settings every run in this world uses (batch 16, seed 0, CPU, no checkpoints)."""
+    from ..fair_compress_config import FairCompressConfig
+
+    kwargs = dict(
+        output_dir=str(out),
+        per_device_train_batch_size=16,
+        max_steps=steps,
+        learning_rate=lr,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=True,
+        dataloader_pin_memory=False,
+        seed=0,
+        logging_steps=10,
+    )
+    return FairCompressConfig(**{**kwargs, **overrides}, recipe=recipe)
+
+
+def write_probe_file(path) -> str:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("".join(json.dumps(record) + "\n" for record in probe_records()))
+    return str(path)
+
+
+def trained_world(out, seed: int = 0, steps: int = 400):
+    """`build_world`, with the model trained until it carries the stereotype (held-out JS gap ~0.045)."""
+    from ..fair_compress_trainer import FairCompressTrainer
+
+    base, tokenizer, train, held_out = build_world(seed=seed)
+    args = training_config(out, steps=steps, lr=3e-3)
+    FairCompressTrainer(model=base, args=args, train_dataset=train, processing_class=tokenizer).train()
+    return base, tokenizer, train, held_out
