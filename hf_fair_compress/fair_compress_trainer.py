@@ -95,7 +95,7 @@ class FairCompressTrainer(Trainer):
         self.score_optimizer: torch.optim.Optimizer | None = None
         self._fairness_step = -1
         self.score_steps = 0
-        self._loss_terms: dict[str, list[float]] = defaultdict(list)
+        self._loss_terms: dict[str, list[torch.Tensor]] = defaultdict(list)
         self._hooked_optimizers: set[int] = set()
         self._saving_checkpoint = False
         self._train_started_at: float | None = None
@@ -358,12 +358,13 @@ class FairCompressTrainer(Trainer):
     # ------------------------------------------------------------------ logging
 
     def _record(self, name: str, value: torch.Tensor) -> None:
-        self._loss_terms[name].append(float(value))
+        # Kept as tensors: a float() here would force a device sync per term per micro-batch.
+        self._loss_terms[name].append(value.detach())
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs and self._loss_terms:  # a training log: add the mean of each loss term
             for name, values in self._loss_terms.items():
-                logs[name] = sum(values) / len(values)
+                logs[name] = float(torch.stack([v.float().cpu() for v in values]).mean())
             if self.pruner.method != "none":
                 logs["sparsity"] = round(self.pruner.current_sparsity, 4)
             self._loss_terms.clear()
