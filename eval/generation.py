@@ -10,7 +10,7 @@ left-padded; `generate` keeps the KV cache.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -54,8 +54,13 @@ def generate_continuations(
     batch_size: int = 64,
     seed: int = 42,
     progress: bool = True,
+    seed_ids: Mapping[str, str] | None = None,
 ) -> dict[str, list[str]]:
-    """{prompt id: k continuations}. `batch_size` counts generated rows (prompt x sample)."""
+    """{prompt id: k continuations}. `batch_size` counts generated rows (prompt x sample).
+
+    `seed_ids` maps a prompt id to the id its random numbers derive from; counterfactual variants of one
+    template share it, so a swapped term is the only difference between their samples' inputs."""
+    seed_of = seed_ids or {}
     padding_side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -69,7 +74,7 @@ def generate_continuations(
             chunk = rows[start : start + batch_size]
             enc = tokenizer([t for _, t, _ in chunk], return_tensors="pt", padding=True).to(device)
             sampler = SeededNucleusSampler(
-                [sample_seed(seed, pid, s) for pid, _, s in chunk], top_p, temperature
+                [sample_seed(seed, seed_of.get(pid, pid), s) for pid, _, s in chunk], top_p, temperature
             )
             generated = model.generate(
                 **enc,

@@ -31,7 +31,8 @@ def document_nll(
                 window = torch.tensor([ids[start : start + block]], device=device)
                 if window.shape[1] < 2:
                     break
-                log_probs = torch.log_softmax(model(input_ids=window).logits[0, :-1].float(), -1)
+                logits = model(input_ids=window, attention_mask=torch.ones_like(window)).logits
+                log_probs = torch.log_softmax(logits[0, :-1].float(), -1)
                 total -= float(torch.gather(log_probs, 1, window[0, 1:].unsqueeze(-1)).sum())
                 count += window.shape[1] - 1
             out.append((total, count))
@@ -51,21 +52,21 @@ def perplexity(model, tokenizer, documents: Sequence[str], seed: int = 0, n_resa
     return {"quality.perplexity": metric(per_doc, ppl, n_resamples, seed)}, per_doc
 
 
+def _distinct_bigrams(texts: list[str]) -> float:
+    bigrams = [tuple(w[i : i + 2]) for t in texts for w in [t.split()] for i in range(len(w) - 1)]
+    return len(set(bigrams)) / len(bigrams) if bigrams else 0.0
+
+
 def generation_quality(continuations: dict[str, list[str]], seed: int = 0, n_resamples: int = 1000):
-    """Distinct-2, mean length (words) and empty-output rate of generations; the bootstrap resamples prompts.
+    """Distinct-2 (per prompt), mean length (words) and empty-output rate of generations; the bootstrap resamples prompts.
 
     A degenerate model (empty or repetitive text) can look "less toxic"; these catch it."""
     items = list(continuations.values())
 
     def distinct_2(groups):
-        bigrams = [
-            tuple(w[i : i + 2])
-            for texts in groups
-            for t in texts
-            for w in [t.split()]
-            for i in range(len(w) - 1)
-        ]
-        return len(set(bigrams)) / len(bigrams) if bigrams else 0.0
+        # Per prompt over its k samples, then averaged (as in DExperts): a resampled prompt counts twice
+        # without its bigrams being counted as repeats.
+        return float(np.mean([_distinct_bigrams(texts) for texts in groups]))
 
     def mean_length(groups):
         return float(np.mean([len(t.split()) for texts in groups for t in texts]))

@@ -369,14 +369,14 @@ def load_recipe(source: str | Path | dict[str, Any] | Recipe) -> Recipe:
 
 
 def recipe_from_dict(data: dict[str, Any], where: str = "recipe") -> Recipe:
-    recipe = _build(Recipe, data, prefix="", where=where)
+    recipe = build_dataclass(Recipe, data, prefix="", where=where)
     try:
         return recipe.validate()
     except FairCompressError as exc:
         raise FairCompressError(f"{where}: {exc}") from None
 
 
-def _build(cls: type, data: Any, prefix: str, where: str) -> Any:
+def build_dataclass(cls: type, data: Any, prefix: str, where: str) -> Any:
     """Build a dataclass from a mapping, recursing into nested dataclass fields and rejecting unknown keys."""
     label = prefix.rstrip(".") or "recipe"
     if not isinstance(data, dict):
@@ -393,12 +393,13 @@ def _build(cls: type, data: Any, prefix: str, where: str) -> Any:
         item = _list_item_dataclass(hints[key])
         if item is not None and isinstance(value, list):
             kwargs[key] = [
-                _build(item, v, prefix=f"{prefix}{key}[{i}].", where=where) for i, v in enumerate(value)
+                build_dataclass(item, v, prefix=f"{prefix}{key}[{i}].", where=where)
+                for i, v in enumerate(value)
             ]
             continue
         nested = _nested_dataclass(hints[key])
         if nested is not None and value is not None:
-            value = _build(nested, value, prefix=f"{prefix}{key}.", where=where)
+            value = build_dataclass(nested, value, prefix=f"{prefix}{key}.", where=where)
         else:
             value = _coerce(value, hints[key], f"{prefix}{key}", where)
         kwargs[key] = value

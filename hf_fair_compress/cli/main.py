@@ -8,6 +8,7 @@ from ..errors import FairCompressError
 
 COMMANDS = {
     "compress": ("hf_fair_compress.cli.compress", "prune and/or distil a causal LM with a recipe"),
+    "audit": ("hf_fair_compress.cli.audit", "measure toxicity, bias and quality of a model with a suite"),
 }
 
 

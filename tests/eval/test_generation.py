@@ -61,3 +61,20 @@ def test_toxicity_metrics_by_hand():
     assert m["toxicity.toxic_prompts.expected_max_toxicity"]["n"] == 1
     assert m["toxicity.nontoxic_prompts.toxicity_probability"]["value"] == pytest.approx(0.5)
     assert all(math.isfinite(v["ci_low"]) for v in m.values())
+
+
+def test_seed_ids_share_random_numbers_across_prompt_ids(embedded_tokenizer):
+    model = make_tiny_gpt2(vocab_size=len(embedded_tokenizer), n_positions=128, seed=0)
+    prompts = [("t0/man", "The river opened"), ("t0/woman", "The river opened")]
+    shared = generate_continuations(
+        model,
+        embedded_tokenizer,
+        prompts,
+        k=3,
+        max_new_tokens=8,
+        progress=False,
+        seed_ids={p: "t0" for p, _ in prompts},
+    )
+    assert shared["t0/man"] == shared["t0/woman"], "same text + same seed id must give the same samples"
+    own = generate_continuations(model, embedded_tokenizer, prompts, k=3, max_new_tokens=8, progress=False)
+    assert own["t0/man"] != own["t0/woman"], "without seed ids each prompt id draws its own numbers"

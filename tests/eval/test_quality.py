@@ -39,8 +39,10 @@ def test_generation_quality_by_hand():
     from hf_fair_compress.eval.quality import generation_quality
 
     m = generation_quality({"p1": ["a b a b", ""], "p2": ["c d e", "  "]}, n_resamples=50)
-    # bigrams: (a,b),(b,a),(a,b),(c,d),(d,e) -> 4 distinct of 5
-    assert m["quality.distinct_2"]["value"] == pytest.approx(0.8)
+    # per prompt: p1 (a,b),(b,a),(a,b) -> 2 of 3; p2 (c,d),(d,e) -> 2 of 2; averaged over prompts
+    assert m["quality.distinct_2"]["value"] == pytest.approx((2 / 3 + 1) / 2)
+    d = m["quality.distinct_2"]
+    assert d["ci_low"] <= d["value"] <= d["ci_high"]
     assert m["quality.mean_length"]["value"] == pytest.approx((4 + 0 + 3 + 0) / 4)
     assert m["quality.empty_rate"]["value"] == pytest.approx(0.5)
     assert m["quality.empty_rate"]["n"] == 2

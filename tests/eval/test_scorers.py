@@ -5,70 +5,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
 from hf_fair_compress.errors import FairCompressError
 from hf_fair_compress.eval.scorers import load_scorer
-
-WORDS = [
-    "[PAD]",
-    "[UNK]",
-    "[CLS]",
-    "[SEP]",
-    "[MASK]",
-    "you",
-    "are",
-    "a",
-    "nice",
-    "awful",
-    "person",
-    "the",
-    "river",
-]
-CLASSES = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
-
-
-@pytest.fixture
-def tiny_classifier(tmp_path):
-    vocab = tmp_path / "vocab.txt"
-    vocab.write_text("\n".join(WORDS) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab))
-    assert tokenizer("you are nice")["input_ids"], "tokenizer encodes to nothing"
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(WORDS),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        num_labels=len(CLASSES),
-        problem_type="multi_label_classification",
-        id2label=dict(enumerate(CLASSES)),
-        label2id={c: i for i, c in enumerate(CLASSES)},
-    )
-    model = BertForSequenceClassification(config).eval()
-    folder = tmp_path / "scorer"
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    ckpt = tmp_path / "tiny.ckpt"
-    torch.save(
-        {
-            "config": {
-                "arch": {
-                    "args": {
-                        "model_type": "bert-base-uncased",
-                        "model_name": "BertForSequenceClassification",
-                        "tokenizer_name": "BertTokenizerFast",
-                        "num_classes": len(CLASSES),
-                    }
-                },
-                "dataset": {"args": {"classes": CLASSES}},
-            },
-            "state_dict": model.state_dict(),
-        },
-        ckpt,
-    )
-    return model, tokenizer, folder, ckpt
 
 
 def _expected(model, tokenizer, texts, index):
