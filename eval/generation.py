@@ -23,23 +23,45 @@ def sample_seed(base_seed: int, prompt_id: str, sample_index: int) -> int:
 
 
 class SeededNucleusSampler(LogitsProcessor):
-    def __init__(self, seeds: Sequence[int], top_p: float = 0.9, temperature: float = 1.0):
-        self.generators = [torch.Generator().manual_seed(s) for s in seeds]
-        self.top_p, self.temperature = top_p, temperature
+    """Top-p + temperature, then Gumbel-max with one seeded generator per row.
 
-    def noise(self, rows: int, vocab: int) -> torch.Tensor:
-        u = torch.stack([torch.rand(vocab, generator=g) for g in self.generators[:rows]])
+    The nucleus is searched among each row's `candidates` most likely tokens first (a partial top-k instead of a
+    full-vocabulary sort); a row whose nucleus is wider falls back to a full sort. Which path a row takes depends
+    only on its own logits, so results stay independent of batching.
+    """
+
+    def __init__(
+        self, seeds: Sequence[int], top_p: float = 0.9, temperature: float = 1.0, candidates: int = 1024
+    ):
+        self.generators = [torch.Generator().manual_seed(s) for s in seeds]
+        self.top_p, self.temperature, self.candidates = top_p, temperature, candidates
+
+    def _gumbel(self, row: int, n: int) -> torch.Tensor:
+        u = torch.rand(n, generator=self.generators[row])
         return -torch.log(-torch.log(u.clamp(1e-12, 1 - 1e-7)))
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         logits = scores.float() / self.temperature
-        if self.top_p < 1.0:
-            sorted_logits, order = logits.sort(dim=-1, descending=True)
-            probs = sorted_logits.softmax(-1)
-            drop = probs.cumsum(-1) - probs > self.top_p  # keep the smallest set reaching top_p
-            sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
-            logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
-        return logits + self.noise(logits.shape[0], logits.shape[1]).to(logits.device)
+        rows, vocab = logits.shape
+        if self.top_p >= 1.0:
+            noise = torch.stack([self._gumbel(r, vocab) for r in range(rows)]).to(logits.device)
+            return logits + noise
+        log_probs = torch.log_softmax(logits, dim=-1)
+        k = min(vocab, self.candidates)
+        top_lp, top_idx = log_probs.topk(k, dim=-1)
+        wide = [] if k == vocab else (top_lp.exp().sum(-1) < self.top_p).nonzero().flatten().tolist()
+        if wide:  # rows whose nucleus is wider than the candidates: one full sort for all of them
+            full_lp, full_idx = log_probs[wide].sort(dim=-1, descending=True)
+            wide_rows = {r: j for j, r in enumerate(wide)}
+        out = torch.full_like(logits, float("-inf"))
+        for r in range(rows):
+            lp, idx = (
+                (full_lp[wide_rows[r]], full_idx[wide_rows[r]]) if r in wide else (top_lp[r], top_idx[r])
+            )
+            probs = lp.exp()
+            n = int((probs.cumsum(-1) - probs <= self.top_p).sum())  # the smallest prefix reaching top_p
+            out[r].scatter_(0, idx[:n], lp[:n] + self._gumbel(r, n).to(logits.device))
+        return out
 
 
 @torch.no_grad()
@@ -55,6 +77,7 @@ def generate_continuations(
     seed: int = 42,
     progress: bool = True,
     seed_ids: Mapping[str, str] | None = None,
+    min_new_tokens: int | None = None,
 ) -> dict[str, list[str]]:
     """{prompt id: k continuations}. `batch_size` counts generated rows (prompt x sample).
 
@@ -81,6 +104,7 @@ def generate_continuations(
                 do_sample=False,
                 num_beams=1,
                 max_new_tokens=max_new_tokens,
+                min_new_tokens=min_new_tokens,
                 logits_processor=LogitsProcessorList([sampler]),
                 pad_token_id=pad,
             )
