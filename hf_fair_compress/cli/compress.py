@@ -46,6 +46,28 @@ class CompressArguments:
     max_train_samples: int | None = field(
         default=None, metadata={"help": "Use only the first N documents (before packing)."}
     )
+    audit_suite: str | None = field(
+        default=None,
+        metadata={
+            "help": "Audit the base and the compressed model with this suite (quick, standard, full or a YAML) "
+            "and write audit/ and report/ into the output folder."
+        },
+    )
+    gate: str | None = field(
+        default=None,
+        metadata={
+            "help": "Fairness gate YAML (needs --audit_suite): exit 3, model and report kept, when it fails."
+        },
+    )
+    audit_toxicity_scorer: str = field(
+        default="detoxify:original", metadata={"help": "Toxicity scorer of the audits (see `audit --help`)."}
+    )
+    audit_toxicity_scorer_config: str | None = field(
+        default=None, metadata={"help": "HF config + tokenizer folder for a local Detoxify checkpoint."}
+    )
+    audit_data_dir: str | None = field(
+        default=None, metadata={"help": "Local benchmark copies for the audits."}
+    )
 
 
 class _OneLineParser(HfArgumentParser):
@@ -121,6 +143,7 @@ def run(argv: list[str]) -> int:
     from ..data import builtin_corpus, load_text_dataset, pack_dataset
     from ..modeling import load_model_and_tokenizer
 
+    audit = _AuditPlan.from_args(script_args, config)
     model, tokenizer = load_model_and_tokenizer(script_args.model, seed=config.seed)
     Pruner(config.compression_recipe.pruning).validate(model)
     if script_args.dataset is None:
@@ -139,15 +162,133 @@ def run(argv: list[str]) -> int:
     if work.exists() and resume is None:
         shutil.rmtree(work)  # --overwrite_output_dir was given
     config.output_dir = str(work)
+    if audit is not None and config.process_index == 0 and not (work / "audit" / "base").is_dir():
+        audit.run(model, tokenizer, script_args.model, work / "audit" / "base")  # the dense starting weights
     trainer = FairCompressTrainer(
         model=model, args=config, train_dataset=train_dataset, processing_class=tokenizer
     )
     trainer.train(resume_from_checkpoint=resume)
     trainer.write_compressed(work, base_model=script_args.model)
-    if trainer.args.should_save:
-        atomic_publish(work, final, overwrite=config.overwrite_output_dir)
-        _print_summary(final, time.perf_counter() - started)
+    if not trainer.args.should_save:
+        return 0
+    gate_failed, report = False, None
+    if audit is not None:
+        compressed_model, compressed_tokenizer = load_model_and_tokenizer(
+            str(work)
+        )  # exactly what users load
+        audit.run(
+            compressed_model, compressed_tokenizer, str(final), work / "audit" / "compressed", overwrite=True
+        )
+        report, gate_failed = audit.compare(work)
+    _write_card(work, report)
+    atomic_publish(work, final, overwrite=config.overwrite_output_dir)
+    _print_summary(final, time.perf_counter() - started)
+    if report is not None:
+        print(f"fairness report: {final / 'report' / 'report.html'}")
+    if gate_failed:
+        failed = sorted({c["metric"] for c in report["gate"] if not c["passed"]})
+        print(
+            f"error: fairness gate failed on {', '.join(failed)}; the model is kept in {final}, "
+            f"see {final / 'report' / 'report.md'}",
+            file=sys.stderr,
+        )
+        return 3
+    if audit is not None and audit.push_repo:
+        import os
+
+        from ..hub.push import push_folder
+
+        private = bool(getattr(config, "hub_private_repo", False))
+        url = push_folder(final, audit.push_repo, private=private, endpoint=os.environ.get("HF_ENDPOINT"))
+        print(f"pushed {final} -> {url}")
     return 0
+
+
+@dataclass
+class _AuditPlan:
+    """Audit, gate and push settings of a compress run, validated before any training."""
+
+    suite: object | None
+    gate_path: str | None
+    toxicity: object | None
+    data_dir: str | None
+    push_repo: str | None
+
+    @classmethod
+    def from_args(cls, script_args: CompressArguments, config: FairCompressConfig) -> _AuditPlan | None:
+        push_repo = None
+        if config.push_to_hub:
+            push_repo = config.hub_model_id
+            if not push_repo:
+                raise FairCompressError("--push_to_hub needs --hub_model_id <namespace/name>")
+            config.push_to_hub = (
+                False  # the export, audit and card are pushed together at the end, not by Trainer
+            )
+        if script_args.gate and not script_args.audit_suite:
+            raise FairCompressError(
+                "--gate needs --audit_suite (the gate compares audits of base and result)"
+            )
+        if not script_args.audit_suite:
+            return cls(None, None, None, None, push_repo) if push_repo else None
+        from ..eval.scorers import load_scorer
+        from ..eval.suite import load_suite
+        from ..report.gate import load_gate
+
+        suite = load_suite(script_args.audit_suite)
+        if script_args.gate:
+            load_gate(script_args.gate)
+        toxicity = load_scorer(script_args.audit_toxicity_scorer, script_args.audit_toxicity_scorer_config)
+        return cls(suite, script_args.gate, toxicity, script_args.audit_data_dir, push_repo)
+
+    def run(self, model, tokenizer, name: str, dest: Path, overwrite: bool = False) -> None:
+        if self.suite is None:
+            return
+        from ..eval.audit import run_audit, write_audit
+        from ..eval.scorers import VaderScorer
+
+        result = run_audit(
+            model,
+            tokenizer,
+            self.suite,
+            model_name=name,
+            toxicity_scorer_factory=lambda: self.toxicity,
+            sentiment_scorer_factory=VaderScorer,
+            data_dir=self.data_dir,
+        )
+        write_audit(result, dest, overwrite=overwrite)
+
+    def compare(self, work: Path):
+        if self.suite is None:
+            return None, False
+        from .compare import compare_and_report
+
+        report, _, failed = compare_and_report(
+            work / "audit" / "base",
+            [work / "audit" / "compressed"],
+            work / "report",
+            self.gate_path,
+            labels=["compressed"],
+            overwrite=True,
+        )
+        return report, failed
+
+
+def _write_card(work: Path, report: dict | None) -> None:
+    import json
+
+    from ..hub.model_card import write_model_card
+
+    audits = {}
+    for side in ("base", "compressed"):
+        path = work / "audit" / side / "audit.json"
+        audits[side] = json.loads(path.read_text()) if path.is_file() else None
+    write_model_card(
+        work,
+        base_audit=audits["base"],
+        compressed_audit=audits["compressed"],
+        report=report,
+        model_name=Path(work.name.removesuffix(".partial")).name,
+    )
 
 
 def _print_summary(final: Path, seconds: float) -> None:

@@ -9,6 +9,8 @@ from ..errors import FairCompressError
 COMMANDS = {
     "compress": ("hf_fair_compress.cli.compress", "prune and/or distil a causal LM with a recipe"),
     "audit": ("hf_fair_compress.cli.audit", "measure toxicity, bias and quality of a model with a suite"),
+    "compare": ("hf_fair_compress.cli.compare", "paired before/after report of audits, with a fairness gate"),
+    "push": ("hf_fair_compress.cli.push", "upload a compressed model with its audit and card to the Hub"),
 }
 
 
