@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,19 +48,9 @@ def model_info(model, name_or_path: str) -> dict[str, Any]:
 def library_versions() -> dict[str, str]:
     from importlib.metadata import version
 
-    import datasets
-    import transformers
+    from hf_fair_compress.export import library_versions as export_versions
 
-    from hf_fair_compress import __version__
-
-    return {
-        "hf_fair_compress": __version__,
-        "transformers": transformers.__version__,
-        "torch": torch.__version__,
-        "datasets": datasets.__version__,
-        "detoxify": version("detoxify"),
-        "python": platform.python_version(),
-    }
+    return {**export_versions(), "detoxify": version("detoxify")}
 
 
 @dataclass
@@ -152,18 +140,12 @@ def comparable_settings(audit: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_audit(result: AuditResult, output_dir: str | Path, overwrite: bool = False) -> Path:
-    from hf_fair_compress.export import atomic_publish, check_output_dir
+    from hf_fair_compress.export import staged_folder
 
     from .audit_markdown import audit_markdown
 
-    dest = Path(output_dir)
-    check_output_dir(dest, overwrite)
-    stage = dest.parent / f".{dest.name}.partial"
-    if stage.exists():
-        shutil.rmtree(stage)
-    stage.mkdir(parents=True)
     audit = {**result.settings, "metrics": dict(sorted(result.metrics.items()))}
-    try:
+    with staged_folder(output_dir, overwrite) as stage:
         with open(stage / "audit_items.jsonl", "w", encoding="utf-8") as handle:
             for item in result.items:
                 handle.write(json.dumps(item, ensure_ascii=False) + "\n")
@@ -172,11 +154,7 @@ def write_audit(result: AuditResult, output_dir: str | Path, overwrite: bool = F
         (stage / "audit.json").write_text(
             json.dumps(audit, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        atomic_publish(stage, dest, overwrite=overwrite)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    return dest
+    return Path(output_dir)
 
 
 def load_audit(folder: str | Path) -> tuple[dict[str, Any], list[dict]]:

@@ -8,6 +8,8 @@ import platform
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +160,23 @@ def check_output_dir(dest: Path, overwrite: bool) -> None:
         raise FairCompressError(
             f"output dir {str(dest)!r} exists and is not empty; choose another --output_dir or pass --overwrite_output_dir"
         )
+
+
+@contextmanager
+def staged_folder(dest: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Write a folder's files into a hidden staging folder; on success it is renamed to `dest` in one step, on
+    any error it is removed, so `dest` never holds a half-written result."""
+    dest = Path(dest)
+    check_output_dir(dest, overwrite)
+    stage = dest.parent / f".{dest.name}.partial"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    try:
+        yield stage
+        atomic_publish(stage, dest, overwrite=overwrite)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
 
 
 def atomic_publish(stage: Path, dest: Path, overwrite: bool = False) -> None:

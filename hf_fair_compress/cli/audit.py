@@ -4,21 +4,15 @@ audit.md into --output-dir (atomically: the folder appears only when the audit f
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ..errors import FairCompressError
+from .parsing import OneLineParser
 
 GENERATION_BLOCKS = ("toxicity", "bold", "counterfactual")
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str):  # noqa: D102
-        print(f"error: {message}; see 'hf-fair-compress audit --help'", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _OneLineParser(prog="hf-fair-compress audit", description=__doc__)
+    p = OneLineParser(prog="hf-fair-compress audit", description=__doc__)
     p.add_argument("--model", required=True, help="Hub id, local model folder, or a GPT-2 config .json")
     p.add_argument("--suite", default="quick", help="quick, standard, full, or a suite YAML path")
     p.add_argument("--output-dir", required=True, help="folder for audit.json, audit_items.jsonl, audit.md")

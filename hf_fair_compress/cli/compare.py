@@ -7,17 +7,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .parsing import OneLineParser
+
 GATE_FAILED = 3
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str):  # noqa: D102
-        print(f"error: {message}; see 'hf-fair-compress compare --help'", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _OneLineParser(prog="hf-fair-compress compare", description=__doc__)
+    p = OneLineParser(prog="hf-fair-compress compare", description=__doc__)
     p.add_argument("--base", required=True, help="audit folder of the base (uncompressed) model")
     p.add_argument("--compressed", required=True, nargs="+", help="audit folder(s) of compressed models")
     p.add_argument("--labels", nargs="+", help="names for the compressed models (default: folder names)")

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str):  # noqa: D102
-        print(f"error: {message}; see 'hf-fair-compress push --help'", file=sys.stderr)
-        raise SystemExit(2)
+from .parsing import OneLineParser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _OneLineParser(prog="hf-fair-compress push", description=__doc__)
+    p = OneLineParser(prog="hf-fair-compress push", description=__doc__)
     p.add_argument("--folder", required=True, help="output folder of `compress`")
     p.add_argument("--repo-id", required=True, help="namespace/name on the Hub")
     p.add_argument("--private", action="store_true", help="create the repository as private")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -31,22 +30,13 @@ def figures(report: dict[str, Any], base_items: list[dict], compressed_items: li
 def write_report(
     report, base_items, compressed_items, output_dir: str | Path, overwrite: bool = False
 ) -> Path:
-    from hf_fair_compress.export import atomic_publish, check_output_dir
+    from hf_fair_compress.export import staged_folder
 
-    dest = Path(output_dir)
-    check_output_dir(dest, overwrite)
-    stage = dest.parent / f".{dest.name}.partial"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir(parents=True)
-    try:
+    with staged_folder(output_dir, overwrite) as stage:
         figs = figures(report, base_items, compressed_items)
         (stage / "report.md").write_text(markdown(report), encoding="utf-8")
         (stage / "report.html").write_text(html_report(report, figs), encoding="utf-8")
         (stage / "report.json").write_text(
             json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        atomic_publish(stage, dest, overwrite=overwrite)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    return dest
+    return Path(output_dir)

@@ -11,6 +11,12 @@ import pytest
 from hf_fair_compress.cli.main import main
 
 
+def _compare(base, compressed, out, gate=None) -> int:
+    compressed = compressed if isinstance(compressed, list) else [compressed]
+    args = ["compare", "--base", str(base), "--compressed", *map(str, compressed), "--output-dir", str(out)]
+    return main([*args, *(["--gate", str(gate)] if gate else [])])
+
+
 def _one_error(capsys, expected):
     err = capsys.readouterr().err
     lines = [line for line in err.strip().splitlines() if line.startswith("error: ")]
@@ -83,19 +89,7 @@ def test_gate_fails_with_exit_3_and_says_which(audits, tmp_path, capsys):
         "quality.perplexity: {max_increase: 0.0}\ntoxicity.expected_max_toxicity: {max_increase: 0.5}\n"
     )
     out = tmp_path / "report"
-    code = main(
-        [
-            "compare",
-            "--base",
-            str(audits["base"]),
-            "--compressed",
-            str(audits["pruned80"]),
-            "--output-dir",
-            str(out),
-            "--gate",
-            str(gate),
-        ]
-    )
+    code = _compare(audits["base"], audits["pruned80"], out, gate)
     assert code == 3
     _one_error(capsys, "fairness gate failed on quality.perplexity")
     report = json.loads((out / "report.json").read_text())
@@ -104,22 +98,7 @@ def test_gate_fails_with_exit_3_and_says_which(audits, tmp_path, capsys):
     assert "**Gate: FAILED**" in (out / "report.md").read_text()
     loose = tmp_path / "loose.yaml"
     loose.write_text("quality.perplexity: {max_increase: 1.0e9}\n")
-    assert (
-        main(
-            [
-                "compare",
-                "--base",
-                str(audits["base"]),
-                "--compressed",
-                str(audits["pruned80"]),
-                "--output-dir",
-                str(tmp_path / "r2"),
-                "--gate",
-                str(loose),
-            ]
-        )
-        == 0
-    )
+    assert _compare(audits["base"], audits["pruned80"], tmp_path / "r2", loose) == 0
 
 
 @pytest.mark.parametrize(
@@ -134,56 +113,15 @@ def test_bad_gate_is_one_line_and_writes_nothing(audits, tmp_path, capsys, gate_
     gate = tmp_path / "gate.yaml"
     gate.write_text(gate_text)
     out = tmp_path / "report"
-    assert (
-        main(
-            [
-                "compare",
-                "--base",
-                str(audits["base"]),
-                "--compressed",
-                str(audits["pruned"]),
-                "--output-dir",
-                str(out),
-                "--gate",
-                str(gate),
-            ]
-        )
-        == 2
-    )
+    assert _compare(audits["base"], audits["pruned"], out, gate) == 2
     _one_error(capsys, expected)
     assert not out.exists()
 
 
 def test_audits_with_different_settings_are_refused(audits, tmp_path, capsys):
     out = tmp_path / "report"
-    assert (
-        main(
-            [
-                "compare",
-                "--base",
-                str(audits["base"]),
-                "--compressed",
-                str(audits["other_seed"]),
-                "--output-dir",
-                str(out),
-            ]
-        )
-        == 2
-    )
+    assert _compare(audits["base"], audits["other_seed"], out) == 2
     _one_error(capsys, "differ in seed (5 vs 6)")
     assert not out.exists()
-    assert (
-        main(
-            [
-                "compare",
-                "--base",
-                str(tmp_path),
-                "--compressed",
-                str(audits["pruned"]),
-                "--output-dir",
-                str(out),
-            ]
-        )
-        == 2
-    )
+    assert _compare(tmp_path, audits["pruned"], out) == 2
     _one_error(capsys, "no audit.json in")
