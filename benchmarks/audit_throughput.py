@@ -79,7 +79,8 @@ def build_scorer(folder: Path, quick: bool) -> Path:
     words = sorted({w.strip("Ġ").lower() for w in gpt2.get_vocab() if w.strip("Ġ").isalpha()})
     vocab = tokenizer_words + words[: (4000 if quick else 30000)]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
+    tokenizer = BertTokenizerFast.from_pretrained(str(folder))  # v5 ignores a vocab_file= argument
+    assert len(tokenizer) == len(vocab), "the scorer tokenizer must hold the whole vocabulary"
     classes = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
     size = (
         dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256)

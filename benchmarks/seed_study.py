@@ -158,7 +158,7 @@ def summarise(
                 continue
             r = next(x for x in rows[metric]["results"] if x["model"] == label)
             cells.append(
-                f"{r['delta']:+.3g} [{r['delta_ci_low']:+.3g}, {r['delta_ci_high']:+.3g}] ({r.get('p_holm', r['p_value']):.2g})"
+                f"{r['delta']:+.3g} [{r['delta_ci_low']:+.3g}, {r['delta_ci_high']:+.3g}] ({_p(r.get('p_holm', r['p_value']))})"
                 if "delta" in r
                 else "-"
             )
@@ -177,6 +177,10 @@ def summarise(
             )
     lines += ["", answers(rows, labels), ""]
     return "\n".join(lines)
+
+
+def _p(value: float) -> str:
+    return "p<0.001" if value < 0.001 else f"p={value:.2g}"
 
 
 def _significant(r: dict) -> str:

@@ -38,7 +38,7 @@ SETTINGS = {
     "intermediate_size": 1024,
     "max_length": 64,
     "batch_size": 64,
-    "epochs": 3,
+    "epochs": 2,
     "learning_rate": 5e-4,
     "warmup_fraction": 0.06,
     "seed": 0,
@@ -75,7 +75,10 @@ def train_tokenizer(texts: list[str], vocab_size: int, folder: Path):
     wordpiece.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2, show_progress=False)
     folder.mkdir(parents=True, exist_ok=True)
     wordpiece.save_model(str(folder))
-    return BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    tokenizer = BertTokenizerFast.from_pretrained(str(folder), do_lower_case=True)  # v5 ignores vocab_file=
+    if len(tokenizer) < vocab_size // 2:
+        raise RuntimeError(f"tokenizer has {len(tokenizer)} tokens, expected about {vocab_size}")
+    return tokenizer
 
 
 def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
