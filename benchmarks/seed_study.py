@@ -238,6 +238,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", type=Path, default=RESULTS, help="where report.md / report.json go")
     parser.add_argument("--smoke", action="store_true", help="tiny reference models and sizes (CI)")
     parser.add_argument(
+        "--steps", type=int, help="override the optimizer steps per variant (recorded in the report)"
+    )
+    parser.add_argument(
+        "--suite", help="override the audit suite (name or YAML path; recorded in the report)"
+    )
+    parser.add_argument(
         "--variants", nargs="+", choices=list(VARIANTS), help="run only these (dense is always run)"
     )
     args = parser.parse_args(argv)
@@ -245,7 +251,11 @@ def main(argv: list[str] | None = None) -> None:
     data_dir = common.require_data(args.data_dir)
     cache = args.cache or common.cache_root()
     cache.mkdir(parents=True, exist_ok=True)
-    plan = SMOKE if args.smoke else FULL
+    plan = dict(SMOKE if args.smoke else FULL)
+    if args.steps:
+        plan["steps"] = args.steps
+    if args.suite:
+        plan["suite"] = args.suite
     lm = build_lm.main(
         ["--data-dir", str(data_dir), "--out", str(cache), *(["--smoke"] if args.smoke else [])]
     )
@@ -254,7 +264,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     lm_info = json.loads((lm / "build.json").read_text())
     scorer_info = json.loads((scorer / "build.json").read_text())
-    out = cache / f"seed-study-{lm.name}-{scorer.name}{'-smoke' if args.smoke else ''}"
+    tag = f"{plan['steps']}-{plan['suite'] if isinstance(plan['suite'], str) else 'smoke'}".replace("/", "_")
+    out = cache / f"seed-study-{lm.name}-{scorer.name}-{tag}"
     (out / "recipes").mkdir(parents=True, exist_ok=True)
     docs, _ = build_lm.mixture(data_dir, lm_info["settings"].get("limit_docs"))
     data_file = out / "train.jsonl"

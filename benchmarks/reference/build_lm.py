@@ -9,7 +9,7 @@ prompts are written to `rtp_held_out_prompts.jsonl` for the audits). BOLD, CrowS
 HolisticBias are never trained on. Content warning: the mixture holds hateful and offensive text on purpose; the
 model has to be able to be toxic for the toxicity studies to mean anything.
 
-    python benchmarks/reference/build_lm.py            # 6 layers, under an hour on 2 CPU cores
+    python benchmarks/reference/build_lm.py            # 6 layers, about 30 minutes on 2 CPU cores
     python benchmarks/reference/build_lm.py --smoke    # tiny, for tests
 """
 
@@ -36,7 +36,7 @@ SETTINGS = {
     "n_positions": 256,
     "block_size": 128,
     "batch_size": 32,
-    "epochs": 3,
+    "epochs": 2,
     "learning_rate": 1e-3,
     "warmup_ratio": 0.05,
     "weight_decay": 0.01,
