@@ -202,7 +202,9 @@ def metric_definitions(items: list[dict[str, Any]]) -> dict[str, MetricDef]:
     by_block = _group(items, "block")
     defs = {}
     for block, builder in BUILDERS.items():
-        for d in builder(by_block.get(block, [])):
+        if not by_block.get(block):
+            continue  # a block the audit did not run (or skipped) defines no metrics
+        for d in builder(by_block[block]):
             d.block = block
             defs[d.name] = d
     return defs
