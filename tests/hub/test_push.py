@@ -12,21 +12,9 @@ from huggingface_hub import ModelCard, constants
 
 from hf_fair_compress.cli.main import main
 
+from ..cli.test_compress import FAST
 from ..conftest import TINY_CONFIG
 from .loopback_hub import LoopbackHub
-
-FAST = [
-    "--max_steps",
-    "4",
-    "--per_device_train_batch_size",
-    "4",
-    "--disable_tqdm",
-    "true",
-    "--use_cpu",
-    "true",
-    "--block_size",
-    "32",
-]
 
 
 @pytest.fixture(scope="module")
