@@ -299,7 +299,9 @@ def main(argv: list[str] | None = None) -> None:
         "smoke": args.smoke,
     }
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    # Generated examples stay in the cache's HTML report (behind its content warning), not in the repository.
+    committed = {k: v for k, v in report.items() if k != "examples"}
+    (args.results / "report.json").write_text(json.dumps(committed, indent=1) + "\n")
     (args.results / "report.md").write_text(summarise(report, compressions, plan, lm_info, scorer_info))
     shutil.copy(folder / "report.html", out / "report.html")
     print(
