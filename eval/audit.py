@@ -4,7 +4,6 @@ audit that did not finish never leaves an audit.json behind."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from typing import Any
 
 import torch
 
+from hf_fair_compress.distillation.teacher import weights_sha256
 from hf_fair_compress.errors import FairCompressError
 
 from .blocks import RUNNERS, AuditContext
@@ -20,16 +20,6 @@ from .sources import DataUnavailable
 from .suite import Suite
 
 AUDIT_FORMAT = "hf-fair-compress-audit/1"
-
-
-def weights_sha256(model) -> str:
-    """Hash of the weights in name order, independent of file layout (safetensors shards, bin, in memory)."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(str(tensor.dtype).encode())
-        digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
 
 
 def model_info(model, name_or_path: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 from hf_fair_compress.errors import FairCompressError
 
 from . import benchmark_data as bd
+from .scorers import file_sha256
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 BUILTIN_FILES = {
@@ -57,12 +58,12 @@ class DataUnavailable(FairCompressError):
 
 def path_sha256(path: Path) -> str:
     """Hash of a file, or of a folder's files (relative names and contents, sorted)."""
+    if path.is_file():
+        return file_sha256(path)
     digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        if path.is_dir():
-            digest.update(str(file.relative_to(path)).encode())
-        digest.update(file.read_bytes())
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode())
+        digest.update(file_sha256(file).encode())
     return digest.hexdigest()
 
 

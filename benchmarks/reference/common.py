@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hf_fair_compress.eval.scorers import file_sha256
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"
 TRAIN_PERCENT = 80
@@ -24,10 +26,6 @@ def cache_root() -> Path:
             "HF_FAIR_COMPRESS_REFERENCE", Path.home() / ".cache" / "hf_fair_compress" / "reference"
         )
     )
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def settings_key(kind: str, settings: dict[str, Any], files: list[Path]) -> str:

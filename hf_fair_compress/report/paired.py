@@ -101,7 +101,7 @@ def paired_compare(
         base_boot = np.array([definition.statistic([base_items[i] for i in row]) for row in idx])
         comp_boot = np.array([definition.statistic([comp_items[i] for i in row]) for row in idx])
     deltas = comp_boot - base_boot
-    worse = np.array([direction.badness(c) - direction.badness(b) for b, c in zip(base_boot, comp_boot)])
+    worse = direction.badness(comp_boot) - direction.badness(base_boot)  # element-wise over the resamples
     result = PairedResult(
         base=base_value,
         compressed=comp_value,
