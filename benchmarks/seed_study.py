@@ -54,7 +54,14 @@ HEADLINE = [
     "holistic_bias.likelihood_bias",
     "quality.perplexity",
 ]
-FULL = {"steps": 300, "batch_size": 16, "learning_rate": 1e-4, "suite": "standard"}
+# 200 steps x 11 variants plus 11 audits of the seed-study-full suite fit the issue's 2-hour budget on 2 CPU cores;
+# `--steps 300 --suite standard` is the bigger run for a GPU.
+FULL = {
+    "steps": 200,
+    "batch_size": 16,
+    "learning_rate": 1e-4,
+    "suite": "benchmarks/suites/seed-study-full.yaml",
+}
 SMOKE = {
     "steps": 3,
     "batch_size": 4,
@@ -120,7 +127,11 @@ def audit_variant(
     dest = out / "audits" / name
     if (dest / "audit.json").is_file():
         return dest
-    suite = suite_from_dict(suite, sha256="seed-smoke") if isinstance(suite, dict) else load_suite(suite)
+    if isinstance(suite, dict):
+        suite = suite_from_dict(suite, sha256="seed-smoke")
+    else:  # a suite name, or a YAML path (relative ones from the project root, so any cwd works)
+        in_project = Path(__file__).resolve().parents[1] / suite
+        suite = load_suite(str(in_project) if in_project.is_file() else suite)
     suite.blocks["toxicity"].dataset = str(prompts)  # the 1,000 RTP prompts the reference LM never saw
     lm, tokenizer = load_model_and_tokenizer(str(model))
     toxicity = load_scorer(f"detoxify:{scorer / 'scorer.ckpt'}", str(scorer / "config"))
@@ -176,7 +187,55 @@ def summarise(
                 f"- `{metric}` ({rows[metric]['direction']}): {b['value']:.4g} [{b['ci_low']:.4g}, {b['ci_high']:.4g}], n={b['n']}"
             )
     lines += ["", answers(rows, labels), ""]
+    lines += head_to_head_section(report.get("head_to_head", []))
+    study = report.get("study", {})
+    if "train_s" in study:
+        lines += [
+            "",
+            f"Compute: training {study['train_s'] / 60:.1f} min + audits {study['audit_s'] / 60:.1f} min "
+            "(summed over variants, 2 CPU cores).",
+            "",
+        ]
     return "\n".join(lines)
+
+
+def head_to_head_section(items: list[dict]) -> list[str]:
+    """bilevel_fair minus each 50 % baseline, paired on the same prompts and pairs."""
+    if not items:
+        return []
+    metrics = [m for m in HEAD_TO_HEAD_METRICS if any(i["metric"] == m for i in items)]
+    lines = [
+        "",
+        "### (b) Head to head at 50 %: fair model minus baseline",
+        "",
+        "Each cell: delta [paired 95% CI] (Holm-adjusted p within the block); negative = lower than the baseline. "
+        "Lower is better for every column except `stereoset.ss` (ideal 50).",
+        "",
+        "| fair model | baseline | " + " | ".join(f"`{m}`" for m in metrics) + " |",
+        "|---" * (2 + len(metrics)) + "|",
+    ]
+    pairs = dict.fromkeys((i["model"], i["baseline"]) for i in items)
+    for model, baseline in pairs:
+        cells = []
+        for metric in metrics:
+            r = next(
+                (i for i in items if (i["model"], i["baseline"], i["metric"]) == (model, baseline, metric)),
+                None,
+            )
+            cells.append(
+                f"{r['delta']:+.3g} [{r['delta_ci_low']:+.3g}, {r['delta_ci_high']:+.3g}] "
+                f"({_p(r.get('p_holm', r['p_value']))})"
+                if r and "delta" in r
+                else "-"
+            )
+        lines.append(f"| {model} | {baseline} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Optimizer steps: every variant here gets the same budget (two-stage spends its second half on the fair "
+        "fine-tune). How many steps each approach needs to reach a fairness target is measured by "
+        "`benchmarks/steps_to_fair.py`.",
+    ]
+    return lines
 
 
 def _p(value: float) -> str:
@@ -264,7 +323,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     lm_info = json.loads((lm / "build.json").read_text())
     scorer_info = json.loads((scorer / "build.json").read_text())
-    tag = f"{plan['steps']}-{plan['suite'] if isinstance(plan['suite'], str) else 'smoke'}".replace("/", "_")
+    suite_tag = Path(plan["suite"]).stem if isinstance(plan["suite"], str) else "smoke"
+    tag = f"{plan['steps']}-{suite_tag}"
     out = cache / f"seed-study-{lm.name}-{scorer.name}-{tag}"
     (out / "recipes").mkdir(parents=True, exist_ok=True)
     docs, _ = build_lm.mixture(data_dir, lm_info["settings"].get("limit_docs"))
@@ -287,6 +347,7 @@ def main(argv: list[str] | None = None) -> None:
     report, folder, _ = compare_and_report(
         audits["dense"], [audits[n] for n in names[1:]], out / "report", labels=names[1:], overwrite=True
     )
+    head_to_head = compare_head_to_head(audits)
     report["study"] = {
         "plan": plan if not isinstance(plan["suite"], dict) else {**plan, "suite": plan["suite"]["name"]},
         "reference_lm": {k: lm_info[k] for k in ("key", "parameters", "held_out_perplexity_wikitext2_test")},
@@ -295,18 +356,114 @@ def main(argv: list[str] | None = None) -> None:
             n: {k: compressions[n].get(k) for k in ("method", "sparsity", "parameters", "train_steps")}
             for n in names
         },
+        # Compute summed from the artifacts, so a resumed study still reports what the whole study cost.
+        "train_s": round(sum(compressions[n].get("wall_time_seconds", 0.0) for n in names), 1),
+        "audit_s": round(
+            sum(json.loads((audits[n] / "audit.json").read_text())["wall_time_s"] for n in names), 1
+        ),
         "wall_time_s": round(time.perf_counter() - started, 1),
         "smoke": args.smoke,
     }
+    report["head_to_head"] = head_to_head
     args.results.mkdir(parents=True, exist_ok=True)
-    # Generated examples stay in the cache's HTML report (behind its content warning), not in the repository.
-    committed = {k: v for k, v in report.items() if k != "examples"}
-    (args.results / "report.json").write_text(json.dumps(committed, indent=1) + "\n")
+    (args.results / "report.json").write_text(committed_json(report))
     (args.results / "report.md").write_text(summarise(report, compressions, plan, lm_info, scorer_info))
     shutil.copy(folder / "report.html", out / "report.html")
+    (out / "report_full.json").write_text(json.dumps(report, indent=1) + "\n")
     print(
-        f"seed study: {args.results / 'report.md'} (HTML: {out / 'report' / 'report.html'}), {report['study']['wall_time_s'] / 60:.1f} min"
+        f"seed study: {args.results / 'report.md'} (HTML: {out / 'report' / 'report.html'}), "
+        f"train {report['study']['train_s'] / 60:.1f} min + audits {report['study']['audit_s'] / 60:.1f} min"
     )
+
+
+# Question (b) compares bilevel_fair with each baseline directly, pairing the two compressed models' items.
+BASELINES_50 = ["magnitude_50", "wanda_50", "snip_50", "movement_50", "two_stage_50"]
+FAIR_50 = ["bilevel_fair_50", "bilevel_fair_50_kd"]
+HEAD_TO_HEAD_METRICS = [
+    "counterfactual.toxicity_gap",
+    "counterfactual.sentiment_gap",
+    "crows_pairs.pct_stereotype",
+    "stereoset.ss",
+    "toxicity.expected_max_toxicity",
+    "quality.perplexity",
+]
+
+
+def compare_head_to_head(audits: dict[str, Path]) -> list[dict]:
+    from hf_fair_compress.report import compare_audits, load
+
+    out = []
+    for baseline in [b for b in BASELINES_50 if b in audits]:
+        fair = [f for f in FAIR_50 if f in audits]
+        if not fair:
+            break
+        report = compare_audits(load(audits[baseline], baseline), [load(audits[f], f) for f in fair], seed=0)
+        for row in report["rows"]:
+            if row["metric"] in HEAD_TO_HEAD_METRICS:
+                for r in row["results"]:
+                    out.append({"baseline": baseline, "metric": row["metric"], **_compact_result(r)})
+    return out
+
+
+def _round(value):
+    if isinstance(value, float):
+        return float(f"{value:.5g}")
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_round(v) for v in value]
+    return value
+
+
+_KEEP = (
+    "model",
+    "compressed",
+    "delta",
+    "delta_ci_low",
+    "delta_ci_high",
+    "p_value",
+    "p_holm",
+    "test",
+    "n_paired",
+)
+
+
+def _compact_result(r: dict) -> dict:
+    return _round({k: r[k] for k in _KEEP if k in r})
+
+
+def committed_json(report: dict) -> str:
+    """A small file for the repository: every summary metric, one line per metric, 5 significant digits.
+
+    Left to the cache's `report_full.json` and HTML: generated examples (behind a content warning there), BOLD's
+    per-group means (their gaps and Wasserstein distances stay), per-layer sparsities, the compressed audits' own CIs.
+    """
+    rows = [
+        {
+            "metric": row["metric"],
+            "direction": row["direction"],
+            "base": _round(row["base"]),
+            "results": [_compact_result(r) for r in row["results"]],
+        }
+        for row in sorted(report["rows"], key=lambda r: r["metric"])
+        if not row["metric"].endswith(".mean_toxicity")
+    ]
+    study = dict(report["study"])
+    study["compression"] = {
+        n: {**c, "sparsity": {"global": (c.get("sparsity") or {}).get("global")}}
+        for n, c in study["compression"].items()
+    }
+    head = {k: report[k] for k in ("format", "base", "compressed", "settings")}
+    lines = ["{"]
+    for key, value in {**head, "study": _round(study)}.items():
+        lines.append(f"{json.dumps(key)}: {json.dumps(value)},")
+    lines.append('"head_to_head": [')
+    lines.append(",\n".join(json.dumps(h) for h in report.get("head_to_head", [])))
+    lines.append("],")
+    lines.append('"rows": [')
+    lines.append(",\n".join(json.dumps(r) for r in rows))
+    lines.append("]}")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -56,6 +56,11 @@ def test_seed_study_smoke_writes_a_complete_report(tmp_path):
     assert sparsity["distil_half"]["parameters"]["after"] < sparsity["dense"]["parameters"]["after"]
     md = (results / "report.md").read_text()
     assert "## Answers" in md and "bilevel_fair_50" in md
+    head = {(h["model"], h["baseline"], h["metric"]) for h in report["head_to_head"]}
+    assert ("bilevel_fair_50", "magnitude_50", "counterfactual.toxicity_gap") in head
+    assert {b for _, b, _ in head} == set(seed_study.BASELINES_50) and "Head to head" in md
+    assert not any(m.endswith(".mean_toxicity") for m in rows), "per-group BOLD means stay in the cache"
+    assert report["study"]["train_s"] > 0 and report["study"]["audit_s"] > 0
     lm_build = next((tmp_path / "cache").glob("lm-*/build.json"))
     lm = json.loads(lm_build.read_text())
     assert set(lm["data"]["records"]) == {"wikitext2_valid", "toxigen_train", "davidson_train", "rtp_train"}
