@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import binomtest, wilcoxon
 
-from hf_fair_compress.eval.item_statistics import MetricDef
+from hf_fair_compress.eval.item_statistics import MetricDef, resample_counts
 from hf_fair_compress.eval.metric_info import Direction
 
 
@@ -97,6 +97,10 @@ def paired_compare(
         c_vals = np.array([float(definition.per_item(x)) for x in comp_items])
         base_boot = definition.scale * b_vals[idx].mean(axis=1)
         comp_boot = definition.scale * c_vals[idx].mean(axis=1)
+    elif definition.weighted is not None:
+        counts = resample_counts(idx, len(pairs))
+        base_boot = definition.weighted(base_items, counts)
+        comp_boot = definition.weighted(comp_items, counts)
     else:
         base_boot = np.array([definition.statistic([base_items[i] for i in row]) for row in idx])
         comp_boot = np.array([definition.statistic([comp_items[i] for i in row]) for row in idx])

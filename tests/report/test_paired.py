@@ -8,7 +8,7 @@ import pytest
 from hf_fair_compress.eval.audit import load_audit
 from hf_fair_compress.eval.item_statistics import MetricDef, metric_definitions
 from hf_fair_compress.eval.metric_info import Direction, direction
-from hf_fair_compress.report.paired import holm, mcnemar_exact, paired_compare, wilcoxon_p
+from hf_fair_compress.report.paired import _resample_indices, holm, mcnemar_exact, paired_compare, wilcoxon_p
 
 
 def test_mcnemar_exact_by_hand():
@@ -55,3 +55,19 @@ def test_definitions_reproduce_every_audit_metric(audits):
         value = d.statistic([by_key[(d.block, i)] for i in d.ids])
         assert value == pytest.approx(audit["metrics"][name]["value"], rel=1e-9, abs=1e-12), name
         assert direction(name).kind in ("lower", "higher", "ideal")
+
+
+def test_vectorised_bootstraps_equal_the_statistic_on_every_resample(audits):
+    from hf_fair_compress.eval.item_statistics import resample_counts
+
+    _, items = load_audit(audits["pruned"])
+    by_key = {(x["block"], x["id"]): x for x in items}
+    weighted = {n: d for n, d in metric_definitions(items).items() if d.weighted is not None}
+    assert {"stereoset.ss", "stereoset.icat", "quality.perplexity"} <= set(weighted)
+    assert any(n.startswith("bold.") and n.endswith("_gap") for n in weighted)
+    for name, d in weighted.items():
+        xs = [by_key[(d.block, i)] for i in d.ids]
+        idx = _resample_indices(list(zip(xs, xs)), d, 25, seed=3)  # stratified where the metric is
+        loop = [d.statistic([xs[i] for i in row]) for row in idx]
+        fast = d.weighted(xs, resample_counts(idx, len(xs)))
+        assert fast == pytest.approx(loop, rel=1e-9, abs=1e-12), name
