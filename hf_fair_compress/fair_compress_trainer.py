@@ -21,6 +21,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from .distillation import (
     build_student,
     check_same_vocabulary,
+    clm_and_forward_kl,
     distillation_terms,
     freeze_teacher,
     weights_sha256,
@@ -239,19 +240,22 @@ class FairCompressTrainer(Trainer):
         need_hidden = spec is not None and spec.alpha_cos > 0
         outputs = model(**model_inputs, output_hidden_states=need_hidden)
         shift_labels = labels[:, 1:]
-        token_sum = F.cross_entropy(
-            outputs.logits[:, :-1].flatten(0, 1).float(),
-            shift_labels.flatten(),
-            ignore_index=-100,
-            reduction="sum",
-        )
         n_local = shift_labels.ne(-100).sum().clamp(min=1)
         recording = model.training
         if spec is None:
+            token_sum = self._token_cross_entropy(outputs.logits, shift_labels)
             total = token_sum
         else:
-            with torch.inference_mode():
+            # no_grad, not inference_mode: the fused loss saves the teacher logits for its backward pass.
+            with torch.no_grad():
                 teacher_out = self.teacher(**model_inputs, output_hidden_states=need_hidden)
+            fused = spec.divergence == "forward_kl"  # CE and KL in one sweep over the logits
+            if fused:
+                token_sum, fused_kd = clm_and_forward_kl(
+                    outputs.logits, teacher_out.logits, labels, spec.temperature
+                )
+            else:
+                token_sum = self._token_cross_entropy(outputs.logits, shift_labels)
             terms = distillation_terms(
                 outputs.logits[:, :-1],
                 teacher_out.logits[:, :-1],
@@ -262,7 +266,10 @@ class FairCompressTrainer(Trainer):
                 student_hidden=outputs.hidden_states[-1][:, :-1] if need_hidden else None,
                 teacher_hidden=teacher_out.hidden_states[-1][:, :-1] if need_hidden else None,
                 need_mse=spec.alpha_mse > 0,
+                need_kd=not fused,
             )
+            if fused:
+                terms.kd = fused_kd
             total = (
                 spec.alpha_clm * token_sum
                 + spec.alpha_ce * spec.temperature**2 * terms.kd
@@ -286,6 +293,12 @@ class FairCompressTrainer(Trainer):
             loss = loss + self._fairness_term()
         outputs.loss = loss
         return (loss, outputs) if return_outputs else loss
+
+    @staticmethod
+    def _token_cross_entropy(logits: torch.Tensor, shift_labels: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(
+            logits[:, :-1].flatten(0, 1).float(), shift_labels.flatten(), ignore_index=-100, reduction="sum"
+        )
 
     def _fairness_due(self) -> bool:
         if self._fairness_step == self.state.global_step:

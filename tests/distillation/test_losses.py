@@ -85,3 +85,32 @@ def test_fused_forward_kl_matches_autograd_in_value_and_gradient():
     (grad_reference,) = torch.autograd.grad(reference, student)
     torch.testing.assert_close(fused.double(), reference, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(grad_fused, grad_reference, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.0])
+def test_fused_clm_and_kl_match_the_separate_losses_in_value_and_gradient(temperature):
+    from hf_fair_compress.distillation.losses import _LabelledForwardKL, clm_and_forward_kl
+
+    torch.manual_seed(0)
+    student = torch.randn(3, 40, 97, dtype=torch.float64, requires_grad=True)  # 120 rows: several chunks
+    teacher = torch.randn(3, 40, 97, dtype=torch.float64)
+    labels = torch.randint(0, 97, (3, 40))
+    labels[0, :25] = -100  # a prompt-masked sequence: whole chunks without labels are skipped
+    labels[2, 7] = -100
+    assert _LabelledForwardKL.CHUNK < 120
+    ce, kd = clm_and_forward_kl(student, teacher, labels, temperature)
+    (0.3 * ce + 0.7 * kd).backward()
+    grad_fused = student.grad.clone()
+    student.grad = None
+
+    shift = labels[:, 1:]
+    ce_ref = torch.nn.functional.cross_entropy(
+        student[:, :-1].reshape(-1, 97), shift.reshape(-1), ignore_index=-100, reduction="sum"
+    )
+    kd_ref = distillation_terms(student[:, :-1], teacher[:, :-1], shift.ne(-100), temperature).kd
+    (0.3 * ce_ref + 0.7 * kd_ref).backward()
+    torch.testing.assert_close(ce.double(), ce_ref, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(kd.double(), kd_ref.double(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grad_fused, student.grad, rtol=1e-4, atol=1e-7)
+    assert grad_fused[:, -1].abs().max() == 0  # the last position predicts nothing
+    assert grad_fused[0, :24].abs().max() == 0  # nor do positions whose next token is masked
