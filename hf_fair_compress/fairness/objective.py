@@ -18,7 +18,7 @@ from torch import nn
 from ..errors import FairCompressError
 from ..recipe import ConstraintSpec, FairnessSpec
 from .probes import GroupText, ProbeSet
-from .surrogates import DIVERGENCES, margin_penalty, spread
+from .surrogates import LOGIT_DIVERGENCES, margin_penalty, spread
 
 
 @dataclass
@@ -62,11 +62,39 @@ def _positions(enc: EncodedTexts, extra: int) -> tuple[torch.Tensor, torch.Tenso
     return index, valid
 
 
-def continuation_log_probs(model: nn.Module, enc: EncodedTexts, extra: int = 0):
-    logits = model(input_ids=enc.input_ids, attention_mask=enc.attention_mask).logits
+# Architectures whose causal-LM logits are exactly lm_head(base_model(...).last_hidden_state): no logit scaling
+# or soft-capping in between, so the head may run on the selected positions only.
+_PLAIN_HEAD_MODEL_TYPES = frozenset({"gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "qwen2"})
+
+
+def _last_hidden_and_head(model: nn.Module, enc: EncodedTexts):
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    base = getattr(model, "base_model", model)
+    if model_type not in _PLAIN_HEAD_MODEL_TYPES or head is None or base is model:
+        return None
+    hidden = base(input_ids=enc.input_ids, attention_mask=enc.attention_mask).last_hidden_state
+    return hidden, head
+
+
+def continuation_logits(model: nn.Module, enc: EncodedTexts, extra: int = 0):
+    """Logits [n, k, vocab] at the positions that predict each continuation (plus `extra` after it).
+
+    The 50k-token LM head is the largest single matmul of a small GPT-2, and probe rows are mostly prefix and
+    padding, so where the architecture allows it the head runs only on the gathered positions."""
     index, valid = _positions(enc, extra)
-    gathered = torch.gather(logits, 1, index.unsqueeze(-1).expand(-1, -1, logits.shape[-1]))
-    return torch.log_softmax(gathered.float(), dim=-1), index, valid
+    split = _last_hidden_and_head(model, enc)
+    if split is None:
+        logits = model(input_ids=enc.input_ids, attention_mask=enc.attention_mask).logits
+        return torch.gather(logits, 1, index.unsqueeze(-1).expand(-1, -1, logits.shape[-1])), index, valid
+    hidden, head = split
+    picked = torch.gather(hidden, 1, index.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
+    return head(picked), index, valid
+
+
+def continuation_log_probs(model: nn.Module, enc: EncodedTexts, extra: int = 0):
+    logits, index, valid = continuation_logits(model, enc, extra)
+    return torch.log_softmax(logits.float(), dim=-1), index, valid
 
 
 def continuation_nll(model: nn.Module, enc: EncodedTexts, mean: bool = True) -> torch.Tensor:
@@ -141,9 +169,9 @@ class FairnessObjective:
         pairs = rng.sample(self._pairs[c.label], min(self.spec.probe_batch_size, len(self._pairs[c.label])))
         texts = [p.a for p in pairs] + [p.b for p in pairs]
         enc = encode(self.tokenizer, [t.prefix for t in texts], [t.continuation for t in texts], device)
-        log_probs, _, valid = continuation_log_probs(model, enc, extra=1)
+        logits, _, valid = continuation_logits(model, enc, extra=1)
         n = len(pairs)
-        per_position = DIVERGENCES[c.divergence](log_probs[:n], log_probs[n:]) * valid[:n]
+        per_position = LOGIT_DIVERGENCES[c.divergence](logits[:n], logits[n:]) * valid[:n]
         return (per_position.sum(1) / valid[:n].sum(1).clamp(min=1)).mean()
 
     def _group_gap(self, model, c, rng, device, teacher) -> torch.Tensor:
@@ -251,9 +279,9 @@ def counterfactual_gap(
             chunk = pairs[i : i + batch_size]
             texts = [p.a for p in chunk] + [p.b for p in chunk]
             enc = encode(tokenizer, [t.prefix for t in texts], [t.continuation for t in texts], device)
-            log_probs, _, valid = continuation_log_probs(model, enc, extra=1)
+            logits, _, valid = continuation_logits(model, enc, extra=1)
             n = len(chunk)
-            per_position = DIVERGENCES[divergence](log_probs[:n], log_probs[n:]) * valid[:n]
+            per_position = LOGIT_DIVERGENCES[divergence](logits[:n], logits[n:]) * valid[:n]
             total += float((per_position.sum(1) / valid[:n].sum(1).clamp(min=1)).sum())
     finally:
         model.train(was_training)
