@@ -296,8 +296,11 @@ class FairCompressTrainer(Trainer):
 
     @staticmethod
     def _token_cross_entropy(logits: torch.Tensor, shift_labels: torch.Tensor) -> torch.Tensor:
+        # Shift the labels, not the logits: logits[:, :-1] would copy the [batch, seq, vocab] tensor (and its
+        # gradient); the last position gets the ignore label instead.
+        targets = F.pad(shift_labels, (0, 1), value=-100)
         return F.cross_entropy(
-            logits[:, :-1].flatten(0, 1).float(), shift_labels.flatten(), ignore_index=-100, reduction="sum"
+            logits.flatten(0, 1).float(), targets.flatten(), ignore_index=-100, reduction="sum"
         )
 
     def _fairness_due(self) -> bool:
