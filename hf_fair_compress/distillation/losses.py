@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..vocab_chunks import rows_per_chunk
+
 
 @dataclass
 class DistillationTerms:
@@ -18,11 +20,6 @@ class DistillationTerms:
     mse: torch.Tensor  # mean squared logit difference per position
     cos: torch.Tensor  # 1 - cosine similarity of last hidden states
     tokens: torch.Tensor  # number of positions summed over
-
-
-def _chunk_rows(logits: torch.Tensor, cpu_rows: int) -> int:
-    """Rows per chunk: a cache-sized block on CPU; on accelerators, few large launches matter more than cache."""
-    return cpu_rows if logits.device.type == "cpu" else 4096
 
 
 class _ForwardKL(torch.autograd.Function):
@@ -38,7 +35,7 @@ class _ForwardKL(torch.autograd.Function):
     @staticmethod
     def forward(ctx, student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
         out = torch.empty(student.shape[0], dtype=torch.float32, device=student.device)
-        chunk = _chunk_rows(student, _ForwardKL.CHUNK)
+        chunk = rows_per_chunk(student, _ForwardKL.CHUNK)
         for i in range(0, student.shape[0], chunk):
             log_s = torch.log_softmax(student[i : i + chunk].float() / temperature, dim=-1)
             log_t = torch.log_softmax(teacher[i : i + chunk].float() / temperature, dim=-1)
@@ -52,7 +49,7 @@ class _ForwardKL(torch.autograd.Function):
         student, teacher = ctx.saved_tensors
         t = ctx.temperature
         grad = torch.empty_like(student)
-        chunk = _chunk_rows(student, _ForwardKL.CHUNK)
+        chunk = rows_per_chunk(student, _ForwardKL.CHUNK)
         for i in range(0, student.shape[0], chunk):
             p_s = torch.softmax(student[i : i + chunk].float() / t, dim=-1)
             p_t = torch.softmax(teacher[i : i + chunk].float() / t, dim=-1)
@@ -89,7 +86,7 @@ class _LabelledForwardKL(torch.autograd.Function):
         safe = targets.clamp(min=0).unsqueeze(-1)
         ce = student.new_zeros((), dtype=torch.float32)
         kd = student.new_zeros((), dtype=torch.float32)
-        chunk = _chunk_rows(student, _LabelledForwardKL.CHUNK)
+        chunk = rows_per_chunk(student, _LabelledForwardKL.CHUNK)
         on_cpu = student.device.type == "cpu"  # skipping label-free chunks would sync an accelerator
         for i in range(0, student.shape[0], chunk):
             rows = valid[i : i + chunk]
@@ -114,7 +111,7 @@ class _LabelledForwardKL(torch.autograd.Function):
         valid = targets.ne(-100)
         safe = targets.clamp(min=0).unsqueeze(-1)
         grad = torch.empty_like(student)
-        chunk = _chunk_rows(student, _LabelledForwardKL.CHUNK)
+        chunk = rows_per_chunk(student, _LabelledForwardKL.CHUNK)
         on_cpu = student.device.type == "cpu"  # skipping label-free chunks would sync an accelerator
         for i in range(0, student.shape[0], chunk):
             rows = valid[i : i + chunk]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..vocab_chunks import rows_per_chunk
+
 
 def kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     """KL(p || q) over the last dimension."""
@@ -39,7 +41,7 @@ class _JensenShannonFromLogits(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         out = torch.empty(a.shape[0], dtype=torch.float32, device=a.device)
-        chunk = _JensenShannonFromLogits.CHUNK if a.device.type == "cpu" else 4096
+        chunk = rows_per_chunk(a, _JensenShannonFromLogits.CHUNK)
         for i in range(0, a.shape[0], chunk):
             log_p = torch.log_softmax(a[i : i + chunk].float(), dim=-1)
             log_q = torch.log_softmax(b[i : i + chunk].float(), dim=-1)
@@ -54,7 +56,7 @@ class _JensenShannonFromLogits(torch.autograd.Function):
     def backward(ctx, grad_rows: torch.Tensor):
         a, b = ctx.saved_tensors
         grad_a, grad_b = torch.empty_like(a), torch.empty_like(b)
-        chunk = _JensenShannonFromLogits.CHUNK if a.device.type == "cpu" else 4096
+        chunk = rows_per_chunk(a, _JensenShannonFromLogits.CHUNK)
         for i in range(0, a.shape[0], chunk):
             log_p = torch.log_softmax(a[i : i + chunk].float(), dim=-1)
             log_q = torch.log_softmax(b[i : i + chunk].float(), dim=-1)
